@@ -1,0 +1,83 @@
+# sflow-monitor — one Makefile. Output in build/ (build/asan/ with SANITIZE=1).
+#   make            build the service, tools and tests
+#   make test       build and run every test; last line "N passed, N failed"
+#   make deps       install the Debian packages needed to build, run and test
+#   make run/stop   start/stop nginx + the service in the background (HTTP_PORT, SFLOW_PORT, VAR_DIR)
+#   make bench      benchmarks (not part of make test)
+
+CXX      ?= g++
+PKGS     := jsoncpp lmdb fcgi
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++17 -Wall -Wextra -pthread -MMD -MP -Iinclude $(shell pkg-config --cflags $(PKGS))
+LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lboost_program_options -pthread
+ifeq ($(CI),true)
+CXXFLAGS += -Werror
+endif
+
+ifeq ($(SANITIZE),1)
+BUILD    := build/asan
+CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+else
+BUILD    := build
+endif
+
+CORE_SRCS := $(filter-out src/main.cpp,$(wildcard src/*.cpp))
+CORE_OBJS := $(CORE_SRCS:%.cpp=$(BUILD)/%.o)
+TOOL_SRCS := $(wildcard tools/*.cpp)
+TOOLS     := $(patsubst tools/%.cpp,$(BUILD)/%,$(subst _,-,$(TOOL_SRCS)))
+TEST_SRCS := $(wildcard test/*_test.cpp) test/main.cpp
+TEST_OBJS := $(TEST_SRCS:%.cpp=$(BUILD)/%.o)
+
+.PHONY: all test unit deps run stop bench bench-decode clean fuzz soak
+all: $(BUILD)/sflow-monitor $(TOOLS) $(BUILD)/unit-tests
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/libcore.a: $(CORE_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/sflow-monitor: $(BUILD)/src/main.o $(BUILD)/libcore.a
+	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# tools/sflow_gen.cpp -> build/sflow-gen
+.SECONDEXPANSION:
+$(TOOLS): $(BUILD)/%: $$(BUILD)/tools/$$(subst -,_,$$*).o $(BUILD)/libcore.a
+	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/unit-tests: $(TEST_OBJS) $(BUILD)/libcore.a
+	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+test: all
+	@BUILD=$(BUILD) test/run-tests
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests
+
+DEB_PACKAGES := g++ make pkg-config libfcgi-dev libjsoncpp-dev liblmdb-dev lmdb-utils \
+	libboost-program-options-dev doctest-dev nginx-light spawn-fcgi python3 \
+	python3-jsonrpclib-pelix curl wrk clang libclang-rt-14-dev
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+run: all
+	@HTTP_PORT=$(HTTP_PORT) SFLOW_PORT=$(SFLOW_PORT) VAR_DIR=$(VAR_DIR) BUILD=$(BUILD) scripts/run start
+
+stop:
+	@HTTP_PORT=$(HTTP_PORT) SFLOW_PORT=$(SFLOW_PORT) VAR_DIR=$(VAR_DIR) BUILD=$(BUILD) scripts/run stop
+
+bench-decode: all
+	$(BUILD)/bench-decode
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,2 @@
+// main.cpp — wires the parts together (placeholder until the service lands).
+int main() { return 0; }

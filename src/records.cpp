@@ -1,0 +1,119 @@
+// records.cpp — the decode visitor over the field lists in records.h, and the text forms of
+// the special field types.
+#include "sflow_monitor/records.h"
+
+#include <cstdio>
+
+#include "sflow_monitor/xdr.h"
+
+namespace sfm {
+
+namespace {
+
+const char* const machine_types[] = {"unknown", "other", "x86",  "x86_64", "ia64",
+                                     "sparc",   "alpha", "powerpc", "m68k", "mips",
+                                     "arm",     "hppa",  "s390"};
+const char* const os_names[] = {"unknown", "other",   "linux",  "windows", "darwin",
+                                "hpux",    "aix",     "dragonfly", "freebsd", "netbsd",
+                                "openbsd", "osf",     "solaris"};
+
+struct Decoder {
+    XdrReader& r;
+    void operator()(const char*, uint32_t& x) { x = r.u32(); }
+    void operator()(const char*, uint64_t& x) { x = r.u64(); }
+    void operator()(const char*, float& x) { x = r.f32(); }
+    void operator()(const char*, Hundredths& x) { x.value = r.i32(); }
+    void operator()(const char*, MachineType& x) { x.value = r.u32(); }
+    void operator()(const char*, OsName& x) { x.value = r.u32(); }
+    template <size_t N>
+    void operator()(const char* name, Str<N>& x) { x.value = r.string(N, name); }
+    void operator()(const char* name, Uuid& x) {
+        auto b = r.opaque(16, name);
+        std::copy(b.begin(), b.end(), x.bytes.begin());
+    }
+    void operator()(const char* name, Mac& x) {
+        auto b = r.opaque(6, name);
+        std::copy(b.begin(), b.end(), x.bytes.begin());
+    }
+    // Trailing field that older agents omit: absent when the record ends before it.
+    void operator()(const char*, std::optional<uint32_t>& x) {
+        if (r.empty()) x.reset();
+        else x = r.u32();
+    }
+    template <class T>
+    void operator()(const char* name, std::vector<T>& xs) {
+        size_t at = r.offset();
+        uint32_t n = r.u32();
+        // Every element takes at least 4 bytes: refuse counts the record cannot hold before
+        // allocating anything.
+        if (n > r.remaining() / 4)
+            throw DecodeError(at, std::string(name) + " count " + std::to_string(n) +
+                                      " exceeds the record");
+        xs.resize(n);
+        for (auto& x : xs) {
+            if constexpr (std::is_same_v<T, Mac>) (*this)(name, x);
+            else T::fields(x, *this);
+        }
+    }
+};
+
+template <class T>
+RecordValue decode_as(XdrReader& r) {
+    T t;
+    Decoder d{r};
+    T::fields(t, d);
+    return t;
+}
+
+}  // namespace
+
+RecordValue decode_record(uint32_t data_format, XdrReader& body) {
+    switch (data_format) {  // enterprise 0: data_format == format
+        case IfCounters::format: return decode_as<IfCounters>(body);
+        case PortName::format: return decode_as<PortName>(body);
+        case HostDescr::format: return decode_as<HostDescr>(body);
+        case HostAdapters::format: return decode_as<HostAdapters>(body);
+        case HostParent::format: return decode_as<HostParent>(body);
+        case HostCpu::format: return decode_as<HostCpu>(body);
+        case HostMemory::format: return decode_as<HostMemory>(body);
+        case HostDiskIo::format: return decode_as<HostDiskIo>(body);
+        case HostNetIo::format: return decode_as<HostNetIo>(body);
+        case Mib2Ip::format: return decode_as<Mib2Ip>(body);
+        case Mib2Icmp::format: return decode_as<Mib2Icmp>(body);
+        case Mib2Tcp::format: return decode_as<Mib2Tcp>(body);
+        case Mib2Udp::format: return decode_as<Mib2Udp>(body);
+        case VirtNode::format: return decode_as<VirtNode>(body);
+        case VirtCpu::format: return decode_as<VirtCpu>(body);
+        case VirtMemory::format: return decode_as<VirtMemory>(body);
+        case VirtDiskIo::format: return decode_as<VirtDiskIo>(body);
+        case VirtNetIo::format: return decode_as<VirtNetIo>(body);
+        default: return std::monostate{};
+    }
+}
+
+std::string Uuid::text() const {
+    char buf[37];
+    const auto& b = bytes;
+    std::snprintf(buf, sizeof buf,
+                  "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                  b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+                  b[14], b[15]);
+    return buf;
+}
+
+std::string Mac::text() const {
+    char buf[18];
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", bytes[0], bytes[1], bytes[2],
+                  bytes[3], bytes[4], bytes[5]);
+    return buf;
+}
+
+const char* MachineType::name() const {
+    return value < std::size(machine_types) ? machine_types[value] : "unknown";
+}
+
+const char* OsName::name() const {
+    return value < std::size(os_names) ? os_names[value] : "unknown";
+}
+
+}  // namespace sfm

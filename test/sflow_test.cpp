@@ -1,0 +1,25 @@
+#include <doctest/doctest.h>
+
+#include "sflow_monitor/encode.h"
+#include "sflow_monitor/sflow.h"
+
+using namespace sfm;
+
+TEST_CASE("a host_cpu record encoded by the field list decodes back to the same values") {
+    HostCpu cpu;
+    cpu.cpu_load_one = 4.62f;
+    cpu.cpu_idle = 0xFFFFFFF0u;
+    cpu.cpu_steal = 7;
+    DatagramBuilder b(*Address::parse("10.0.0.1"), 100001, 9, 1234);
+    b.counter_sample(1, 2, 1).add(cpu);
+    std::string bytes = b.build();
+    Datagram d = decode_datagram(bytes);
+    CHECK(d.agent.text() == "10.0.0.1");
+    REQUIRE(d.samples.size() == 1);
+    const HostCpu* got = d.samples[0].find<HostCpu>();
+    REQUIRE(got);
+    CHECK(got->cpu_load_one == 4.62f);
+    CHECK(got->cpu_idle == 0xFFFFFFF0u);
+    CHECK(got->cpu_steal == 7u);
+    CHECK(!got->cpu_guest);
+}
