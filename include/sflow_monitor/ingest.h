@@ -1,0 +1,51 @@
+// ingest.h — the sFlow ingest thread: UDP (recvmmsg) → decode → batched Store::write().
+//
+// Caveats:
+//  - start() binds the socket (throws std::runtime_error with the reason on failure) and
+//    starts the thread; stop() makes it flush what it holds and join.
+//  - Nothing escapes the thread: a bad datagram is counted in Stats and dropped, a store
+//    failure is logged and counted, and the thread carries on.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sflow_monitor/stats.h"
+#include "sflow_monitor/store.h"
+
+namespace sfm {
+
+struct IngestOptions {
+    std::string listen = "0.0.0.0";  // "::" listens on IPv6 and IPv4
+    uint16_t port = 6343;            // 0: any free port (see Ingest::port())
+    int rcvbuf_bytes = 8 << 20;
+    int flush_ms = 1000;             // bound on arrival → visible
+    size_t max_batch = 10000;        // samples per write transaction
+    int64_t purge_every_ms = 60000;
+    std::vector<std::string> allow;  // CIDRs; empty = every agent
+    bool require_source_match = false;  // agent address must equal the UDP source
+};
+
+class Ingest {
+public:
+    Ingest(const IngestOptions& opts, Store& store, Stats& stats);
+    ~Ingest();
+    void start();
+    void stop();
+    uint16_t port() const;  // the bound port
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Turns one decoded datagram into the samples to store (hosts by agent address, VMs by
+// host_descr hostname), counting what it ignores. Pure; exposed for tests.
+void samples_to_store(const Datagram& d, int64_t now_ms, std::vector<StoredSample>& out,
+                      Stats& stats);
+
+}  // namespace sfm

@@ -1,0 +1,93 @@
+// store.h — sample history in one LMDB environment. Layout byte by byte: docs/storage.md.
+//
+// Caveats:
+//  - One writer thread (ingest) calls write()/purge*(); any number of reader threads call
+//    scan()/entities()/stats() concurrently (MDB_NOTLS: read transactions are per call).
+//  - Every public function throws StoreError with an operator-readable message on an LMDB
+//    failure; write() handles a full map itself (purges the oldest data and retries).
+//  - scan() callbacks receive views into LMDB's map, valid only during the callback.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sflow_monitor/sflow.h"
+
+namespace sfm {
+
+class StoreError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class Entity : uint8_t { host = 'H', vm = 'V' };
+
+struct StoreOptions {
+    std::string dir;                        // created if missing
+    uint64_t map_size = 1ull << 30;         // bytes
+    int64_t retention_ms = 7 * 86400000LL;  // purge() drops samples older than this
+};
+
+// What the datagram said about one sample, besides its records.
+struct SampleMeta {
+    int64_t ts_ms = 0;  // collector's receive time
+    Address agent;
+    uint32_t sub_agent_id = 0;
+    uint32_t datagram_sequence = 0;
+    uint32_t uptime = 0;  // agent uptime, ms
+    uint32_t sample_sequence = 0;
+    uint32_t source_class = 0;
+    uint32_t source_index = 0;
+};
+
+struct StoredSample {
+    Entity kind = Entity::host;
+    std::string name;         // host: Address::raw() bytes; VM: host_descr hostname
+    SampleMeta meta;
+    std::string records_raw;  // CounterSample::records_raw, as the agent sent it
+};
+
+struct EntityInfo {
+    Entity kind = Entity::host;
+    std::string name;         // as in StoredSample
+    SampleMeta last;          // meta of the newest sample
+    std::string records_raw;  // records of the newest sample
+};
+
+struct StoreStats {
+    uint64_t map_size = 0, used_bytes = 0, samples = 0, entities = 0;
+    int64_t oldest_ms = 0;  // 0 when empty
+};
+
+class Store {
+public:
+    explicit Store(const StoreOptions& opts);
+    ~Store();
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    // Writer thread only. One transaction for the batch; on a full map, purges the oldest
+    // data (logging once what it did) and retries.
+    void write(const std::vector<StoredSample>& batch);
+    // Writer thread only. Drops samples older than now_ms - retention_ms, in transactions of
+    // at most max_per_txn deletions. Returns the number of samples dropped.
+    uint64_t purge(int64_t now_ms, size_t max_per_txn = 10000);
+
+    // Samples of one entity with after_ms < ts <= upto_ms, oldest first, at most limit.
+    using ScanFn = std::function<void(const SampleMeta&, std::string_view records_raw)>;
+    void scan(Entity kind, std::string_view name, int64_t after_ms, int64_t upto_ms,
+              const ScanFn& fn, size_t limit = SIZE_MAX, bool newest_first = false) const;
+    std::vector<EntityInfo> entities(Entity kind) const;  // sorted by name bytes
+    StoreStats stats() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sfm
