@@ -19,6 +19,8 @@ const char* const os_names[] = {"unknown", "other",   "linux",  "windows", "darw
 
 struct Decoder {
     XdrReader& r;
+    template <class T>
+    void extra(const char* name, T& x) { (*this)(name, x); }
     void operator()(const char*, uint32_t& x) { x = r.u32(); }
     void operator()(const char*, uint64_t& x) { x = r.u64(); }
     void operator()(const char*, float& x) { x = r.f32(); }

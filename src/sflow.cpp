@@ -61,6 +61,25 @@ void decode_records(std::string_view raw, CounterSample& s, size_t base_offset) 
     }
 }
 
+RecordValue find_record_value(std::string_view raw, uint32_t data_format) {
+    try {
+        XdrReader r(raw);
+        uint32_t n = r.u32();
+        for (uint32_t i = 0; i < n && !r.empty(); ++i) {
+            uint32_t format = r.u32();
+            XdrReader body = r.sub(r.u32(), "counter record");
+            if (format != data_format) continue;
+            try {
+                return decode_record(format, body);
+            } catch (const DecodeError&) {
+                continue;  // malformed: as decode_records, look for a later good one
+            }
+        }
+    } catch (const DecodeError&) {
+    }
+    return std::monostate{};
+}
+
 Datagram decode_datagram(std::string_view bytes) {
     XdrReader r(bytes);
     Datagram d;

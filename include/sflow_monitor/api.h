@@ -16,6 +16,8 @@
 
 namespace sfm {
 
+constexpr const char* kVersion = "0.1.0";
+
 struct ApiOptions {
     int64_t window_ms = 600000;           // the time-series window
     int64_t max_span_ms = 86400000;       // from/to ranges

@@ -14,6 +14,8 @@ namespace sfm {
 
 struct Encoder {
     XdrWriter& w;
+    template <class T>
+    void extra(const char* name, const T& x) { (*this)(name, x); }
     void operator()(const char*, uint32_t x) { w.u32(x); }
     void operator()(const char*, uint64_t x) { w.u64(x); }
     void operator()(const char*, float x) { w.f32(x); }

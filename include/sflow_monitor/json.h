@@ -50,8 +50,19 @@ public:
     }
 
     // The JSON visitor: writes a record's fields as "key":value pairs into the open object.
+    // api_fields(): only those the API's result objects show (no v.extra() fields).
     template <class T>
     void fields(const T& rec) { T::fields(rec, *this); }
+    template <class T>
+    void api_fields(const T& rec) {
+        api_only_ = true;
+        T::fields(rec, *this);
+        api_only_ = false;
+    }
+    template <class T>
+    void extra(const char* k, const T& v) {
+        if (!api_only_) (*this)(k, v);
+    }
 
     void operator()(const char* k, uint32_t v) { key(k); number(v); }
     void operator()(const char* k, uint64_t v) { key(k); number(v); }
@@ -88,6 +99,7 @@ public:
 private:
     std::string& out_;
     bool first_ = true;
+    bool api_only_ = false;
 };
 
 }  // namespace sfm

@@ -2,7 +2,8 @@
 //
 // Every record is a struct whose members are named by their API key (see
 // ../shared/spec/api.md; the spec's own name is noted where it differs) and whose static
-// `fields(self, visitor)` lists them in wire order. Three visitors walk that list:
+// `fields(self, visitor)` lists them in wire order: `v(name, member)` for a field the API
+// shows, `v.extra(name, member)` for one it does not show today. Three visitors walk that list:
 //   - the decoder (records.cpp, decode_record),
 //   - the JSON writer (json.h, write_fields),
 //   - the XDR encoder (encode.h, used by tests and sflow-gen).
@@ -60,6 +61,9 @@ struct Hundredths {  // i32 hundredths of a percent; -1 unknown; written in JSON
 };
 
 #define SFM_F(member) v(#member, s.member)
+// A field the agent sends that the API's result objects do not show today (kept in the store
+// and shown by sflow-decode). Visitors treat it like SFM_F unless they care (JsonWriter).
+#define SFM_X(member) v.extra(#member, s.member)
 
 struct Adapter {
     uint32_t if_index = 0;
@@ -116,7 +120,7 @@ struct HostDescr {  // 0:2000
     Str<32> os_release;
     template <class S, class V>
     static void fields(S& s, V& v) {
-        SFM_F(hostname); SFM_F(uuid); SFM_F(machine_type); SFM_F(os_name); SFM_F(os_release);
+        SFM_F(hostname); SFM_X(uuid); SFM_F(machine_type); SFM_F(os_name); SFM_F(os_release);
     }
 };
 
@@ -156,7 +160,7 @@ struct HostCpu {  // 0:2003 — 68 bytes in the spec, 80 from hsflowd since 2014
         SFM_F(cpu_uptime); SFM_F(cpu_user); SFM_F(cpu_nice); SFM_F(cpu_system);
         SFM_F(cpu_idle); SFM_F(cpu_waiting_io); SFM_F(cpu_intr); SFM_F(cpu_sintr);
         SFM_F(cpu_interrupts); SFM_F(cpu_contexts);
-        SFM_F(cpu_steal); SFM_F(cpu_guest); SFM_F(cpu_guest_nice);
+        SFM_X(cpu_steal); SFM_X(cpu_guest); SFM_X(cpu_guest_nice);
     }
 };
 
@@ -346,6 +350,7 @@ struct VirtNetIo {  // 0:2104 — spec: rx_bytes, rx_packets, rx_errs, rx_drop, 
 };
 
 #undef SFM_F
+#undef SFM_X
 
 // monostate: a record we do not know (kept raw, skipped by length).
 using RecordValue =

@@ -86,4 +86,14 @@ Datagram decode_datagram(std::string_view bytes);
 // `base_offset` is where raw starts in the enclosing buffer, for error messages.
 void decode_records(std::string_view raw, CounterSample& out, size_t base_offset = 0);
 
+// The first well-formed record of type T in a records region (records_raw), decoding only
+// that record: the query path's fast lookup. Empty when absent or malformed.
+RecordValue find_record_value(std::string_view records_raw, uint32_t data_format);
+template <class T>
+std::optional<T> find_record(std::string_view records_raw) {
+    RecordValue v = find_record_value(records_raw, T::format);
+    if (auto* p = std::get_if<T>(&v)) return std::move(*p);
+    return std::nullopt;
+}
+
 }  // namespace sfm

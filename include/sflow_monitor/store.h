@@ -25,7 +25,8 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-enum class Entity : uint8_t { host = 'H', vm = 'V' };
+// host: keyed by agent address; vm: by host_descr hostname; interface: agent address + ifIndex.
+enum class Entity : uint8_t { host = 'H', interface = 'I', vm = 'V' };
 
 struct StoreOptions {
     std::string dir;                        // created if missing
@@ -47,7 +48,7 @@ struct SampleMeta {
 
 struct StoredSample {
     Entity kind = Entity::host;
-    std::string name;         // host: Address::raw() bytes; VM: host_descr hostname
+    std::string name;         // host: Address::raw(); vm: hostname; interface: raw + ifIndex (4, BE)
     SampleMeta meta;
     std::string records_raw;  // CounterSample::records_raw, as the agent sent it
 };

@@ -1,0 +1,73 @@
+// methods.h — the API's methods, as one table: name, parameters, handler. api.cpp validates
+// and binds parameters against this table; rpc.discover describes it. One row per method.
+//
+// Caveats:
+//  - Handlers write only the result value; they throw RpcError for invalid parameter values
+//    and let StoreError through (api.cpp turns it into -32603).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "sflow_monitor/api.h"
+#include "sflow_monitor/json.h"
+
+namespace sfm {
+
+struct RpcError : std::runtime_error {
+    int code;
+    std::string data_json;  // the error's "data" member, raw JSON; empty for none
+    RpcError(int c, const std::string& message, std::string data = "")
+        : std::runtime_error(message), code(c), data_json(std::move(data)) {}
+};
+
+// -32602 with error.data {"param": param, "reason": reason}
+RpcError invalid_param(const std::string& param, const std::string& reason);
+
+enum class ParamType {
+    string,  // JSON string
+    time,    // ms since the epoch: JSON integer, or a string of digits
+    count,   // positive JSON integer
+    flag,    // JSON boolean
+};
+
+struct ParamSpec {
+    const char* name;
+    ParamType type;
+    bool required;
+    const char* description;
+};
+
+// Parameters after validation, by name.
+struct Args {
+    std::map<std::string, std::variant<std::string, int64_t, bool>> values;
+    const std::string* str(const std::string& name) const;
+    std::optional<int64_t> num(const std::string& name) const;
+    bool flag(const std::string& name) const;
+};
+
+struct Call {
+    const Store& store;
+    const Stats& stats;
+    const ApiOptions& opts;
+    int64_t now_ms;
+    const Args& args;
+};
+
+struct MethodSpec {
+    const char* name;
+    const char* summary;
+    std::vector<ParamSpec> params;  // in positional order
+    void (*run)(const Call&, JsonWriter&);
+    void (*result_schema)(JsonWriter&);  // writes the result's JSON Schema, for rpc.discover
+};
+
+const std::vector<MethodSpec>& method_table();
+const MethodSpec* find_method(const std::string& name);
+
+}  // namespace sfm

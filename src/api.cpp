@@ -1,0 +1,272 @@
+// api.cpp — the JSON-RPC 2.0 envelope: parse, validate, bind parameters against the method
+// table (methods.h), dispatch, and write the response. The per-request catch site.
+// The only file that includes jsoncpp.
+#include "sflow_monitor/api.h"
+
+#include <json/json.h>
+
+#include <chrono>
+#include <memory>
+
+#include "sflow_monitor/log.h"
+#include "sflow_monitor/methods.h"
+
+namespace sfm {
+
+int64_t now_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+
+// Writes a request's id back with its JSON type (string, integer, real or null).
+void write_id(JsonWriter& w, const Json::Value* id) {
+    if (!id || id->isNull()) return w.null();
+    if (id->isString()) {
+        const char *b, *e;
+        id->getString(&b, &e);
+        return w.string(std::string_view(b, size_t(e - b)));
+    }
+    if (id->isUInt64() && !id->isInt64()) return w.number(id->asUInt64());
+    if (id->isInt64() && id->type() != Json::realValue) return w.number(int64_t(id->asInt64()));
+    double d = id->asDouble();
+    size_t at = w.out().size();
+    w.number(d);
+    if (w.out().find_first_of(".eE", at) == std::string::npos) w.raw(".0");  // keep it a real
+}
+
+void write_error(JsonWriter& w, const Json::Value* id, int code, const std::string& message,
+                 const std::string& data = "") {
+    w.begin_object();
+    w.key("jsonrpc");
+    w.string("2.0");
+    w.key("error");
+    w.begin_object();
+    w.key("code");
+    w.number(code);
+    w.key("message");
+    w.string(message);
+    if (!data.empty()) {
+        w.key("data");
+        w.raw(data);
+    }
+    w.end_object();
+    w.key("id");
+    write_id(w, id);
+    w.end_object();
+}
+
+const char* type_name(ParamType t) {
+    switch (t) {
+        case ParamType::string: return "must be a string";
+        case ParamType::time: return "must be an integer (ms) or a string of digits";
+        case ParamType::count: return "must be a positive integer";
+        case ParamType::flag: return "must be true or false";
+    }
+    return "wrong type";
+}
+
+// Parses a time value: a JSON integer >= 0 or a string of at most 18 digits.
+bool parse_time(const Json::Value& v, int64_t& out) {
+    if (v.isString()) {
+        const char *b, *e;
+        v.getString(&b, &e);
+        if (b == e || e - b > 18) return false;
+        int64_t n = 0;
+        for (const char* p = b; p != e; ++p) {
+            if (*p < '0' || *p > '9') return false;
+            n = n * 10 + (*p - '0');
+        }
+        out = n;
+        return true;
+    }
+    if (v.type() == Json::intValue || v.type() == Json::uintValue) {
+        if (!v.isInt64() || v.asInt64() < 0 || v.asInt64() > 999999999999999999LL) return false;
+        out = v.asInt64();
+        return true;
+    }
+    return false;
+}
+
+Args bind_params(const MethodSpec& m, const Json::Value* params) {
+    Args args;
+    auto bind = [&](const ParamSpec& p, const Json::Value& v) {
+        if (v.isNull() && !p.required) return;  // explicit null: as absent
+        switch (p.type) {
+            case ParamType::string:
+                if (!v.isString()) throw invalid_param(p.name, type_name(p.type));
+                args.values[p.name] = v.asString();
+                break;
+            case ParamType::time: {
+                int64_t t;
+                if (!parse_time(v, t)) throw invalid_param(p.name, type_name(p.type));
+                args.values[p.name] = t;
+                break;
+            }
+            case ParamType::count:
+                if ((v.type() != Json::intValue && v.type() != Json::uintValue) || !v.isInt64() ||
+                    v.asInt64() < 1)
+                    throw invalid_param(p.name, type_name(p.type));
+                args.values[p.name] = v.asInt64();
+                break;
+            case ParamType::flag:
+                if (!v.isBool()) throw invalid_param(p.name, type_name(p.type));
+                args.values[p.name] = v.asBool();
+                break;
+        }
+    };
+    if (params && params->isArray()) {
+        if (params->size() > m.params.size())
+            throw invalid_param(params->size() > 0 && !m.params.empty()
+                                    ? m.params.back().name
+                                    : "params",
+                                "too many positional parameters (at most " +
+                                    std::to_string(m.params.size()) + ")");
+        for (Json::ArrayIndex i = 0; i < params->size(); ++i) bind(m.params[i], (*params)[i]);
+    } else if (params && params->isObject()) {
+        for (const auto& name : params->getMemberNames()) {
+            auto it = std::find_if(m.params.begin(), m.params.end(),
+                                   [&](const ParamSpec& p) { return name == p.name; });
+            if (it == m.params.end()) throw invalid_param(name, "unknown parameter");
+            bind(*it, (*params)[name]);
+        }
+    }
+    for (const ParamSpec& p : m.params)
+        if (p.required && !args.values.count(p.name)) throw invalid_param(p.name, "missing");
+    return args;
+}
+
+struct Ctx {
+    const ApiOptions& opts;
+    const Store& store;
+    const Stats& stats;
+    int64_t now;
+};
+
+// Handles one request object; returns false for a notification (nothing written).
+bool handle_one(const Ctx& c, const Json::Value& req, JsonWriter& w) {
+    if (!req.isObject()) {
+        write_error(w, nullptr, -32600, "Invalid Request");
+        return true;
+    }
+    const Json::Value* id = req.find("id", "id" + 2);
+    bool id_ok = !id || id->isNull() || id->isString() || id->isNumeric();
+    const Json::Value* version = req.find("jsonrpc", "jsonrpc" + 7);
+    const Json::Value* method = req.find("method", "method" + 6);
+    const Json::Value* params = req.find("params", "params" + 6);
+    if (!id_ok || !version || !version->isString() || version->asString() != "2.0" || !method ||
+        !method->isString() || (params && !params->isObject() && !params->isArray())) {
+        write_error(w, id_ok ? id : nullptr, -32600, "Invalid Request");
+        return true;
+    }
+    bool notification = !id;
+    const MethodSpec* m = find_method(method->asString());
+    std::string out;
+    JsonWriter rw(out);
+    try {
+        if (!m) throw RpcError(-32601, "Method not found");
+        Args args = bind_params(*m, params);
+        m->run(Call{c.store, c.stats, c.opts, c.now, args}, rw);
+    } catch (const RpcError& e) {
+        if (notification) return false;
+        write_error(w, id, e.code, e.what(), e.data_json);
+        return true;
+    } catch (const std::exception& e) {
+        log_error("%s: %s", method->asString().c_str(), e.what());
+        if (notification) return false;
+        write_error(w, id, -32603, std::string("Internal error: ") + e.what());
+        return true;
+    }
+    if (notification) return false;
+    w.begin_object();
+    w.key("jsonrpc");
+    w.string("2.0");
+    w.key("result");
+    w.raw(out);
+    w.key("id");
+    write_id(w, id);
+    w.end_object();
+    return true;
+}
+
+std::unique_ptr<Json::CharReader> make_reader(int max_depth) {
+    Json::CharReaderBuilder b;
+    Json::CharReaderBuilder::strictMode(&b.settings_);
+    b.settings_["strictRoot"] = false;     // "1" is JSON, just not a request: -32600
+    b.settings_["rejectDupKeys"] = false;  // JSON allows them; the last one wins
+    b.settings_["stackLimit"] = max_depth;
+    return std::unique_ptr<Json::CharReader>(b.newCharReader());
+}
+
+}  // namespace
+
+Api::Api(const ApiOptions& opts, const Store& store, const Stats& stats)
+    : opts_(opts), store_(store), stats_(stats) {}
+
+HttpReply Api::handle(std::string_view body) const { return handle(body, now_ms()); }
+
+HttpReply Api::too_large() const {
+    HttpReply r;
+    JsonWriter w(r.body);
+    write_error(w, nullptr, -32600, "Invalid Request",
+                "{\"reason\":\"request body over the limit of " + std::to_string(opts_.body_limit) +
+                    " bytes\"}");
+    return r;
+}
+
+HttpReply Api::handle(std::string_view body, int64_t now) const {
+    HttpReply reply;
+    JsonWriter w(reply.body);
+    if (body.size() > opts_.body_limit) return too_large();
+    Json::Value root;
+    std::string errs;
+    bool parsed = false, too_deep = false;
+    try {
+        // a reader per call: CharReader is not thread-safe, and building one is cheap
+        auto reader = make_reader(opts_.max_depth);
+        parsed = reader->parse(body.data(), body.data() + body.size(), &root, &errs);
+    } catch (const std::exception& e) {  // jsoncpp throws past stackLimit
+        too_deep = true;
+    }
+    if (too_deep) {
+        write_error(w, nullptr, -32600, "Invalid Request",
+                    "{\"reason\":\"nested deeper than " + std::to_string(opts_.max_depth) + "\"}");
+        return reply;
+    }
+    if (!parsed) {
+        write_error(w, nullptr, -32700, "Parse error");
+        return reply;
+    }
+    Ctx c{opts_, store_, stats_, now};
+    if (root.isArray()) {
+        if (root.empty()) {
+            write_error(w, nullptr, -32600, "Invalid Request");
+            return reply;
+        }
+        std::string one;
+        bool any = false;
+        w.raw("[");
+        for (const auto& req : root) {
+            one.clear();
+            JsonWriter ow(one);
+            if (!handle_one(c, req, ow)) continue;  // a notification: no response object
+            if (any) w.raw(",");
+            w.raw(one);
+            any = true;
+        }
+        w.raw("]");
+        if (!any) {
+            reply.body.clear();
+            reply.status = 204;
+        }
+        return reply;
+    }
+    if (!handle_one(c, root, w)) {
+        reply.body.clear();
+        reply.status = 204;
+    }
+    return reply;
+}
+
+}  // namespace sfm

@@ -1,0 +1,312 @@
+// config.cpp — the options table, its Boost.Program_options wiring and the value parsers.
+#include "sflow_monitor/config.h"
+
+#include <boost/program_options.hpp>
+
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "sflow_monitor/sflow.h"
+
+namespace po = boost::program_options;
+
+namespace sfm {
+
+namespace {
+
+[[noreturn]] void bad(const std::string& value, const char* expected) {
+    throw ConfigError("invalid value '" + value + "': expected " + expected);
+}
+
+// The leading decimal digits of text as an integer; `rest` gets what follows them.
+uint64_t leading_number(const std::string& text, std::string& rest, const char* expected) {
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || p == text.data()) bad(text, expected);
+    rest.assign(p, text.data() + text.size());
+    return v;
+}
+
+int64_t integer(const std::string& text, int64_t lo, int64_t hi) {
+    std::string expected = "an integer from " + std::to_string(lo) + " to " + std::to_string(hi);
+    std::string rest;
+    uint64_t v = leading_number(text, rest, expected.c_str());
+    if (!rest.empty() || v > uint64_t(hi) || int64_t(v) < lo) bad(text, expected.c_str());
+    return int64_t(v);
+}
+
+template <class T>
+T in_range(T v, T lo, T hi, const std::string& text, const char* expected) {
+    if (v < lo || v > hi) bad(text, expected);
+    return v;
+}
+
+bool boolean(const std::string& text) {
+    for (const char* t : {"true", "yes", "on", "1"})
+        if (text == t) return true;
+    for (const char* f : {"false", "no", "off", "0"})
+        if (text == f) return false;
+    bad(text, "true or false");
+}
+
+void check_cidr(const std::string& text) {
+    const char* expected = "an address or CIDR such as 192.0.2.0/24 or 2001:db8::/32";
+    size_t slash = text.find('/');
+    auto addr = Address::parse(text.substr(0, slash));
+    if (!addr) bad(text, expected);
+    if (slash != std::string::npos) {
+        std::string rest;
+        std::string len_text = text.substr(slash + 1);
+        uint64_t len = leading_number(len_text, rest, expected);
+        if (!rest.empty() || len > (addr->family == 4 ? 32u : 128u)) bad(text, expected);
+    }
+}
+
+void check_fcgi_listen(const std::string& text) {
+    const char* expected = "empty (fd 0), unix:PATH or HOST:PORT";
+    if (text.empty()) return;
+    if (text.rfind("unix:", 0) == 0) {
+        if (text.size() == 5) bad(text, expected);
+        return;
+    }
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos) bad(text, expected);
+    std::string port_text = text.substr(colon + 1), rest;
+    uint64_t port = leading_number(port_text, rest, expected);
+    if (!rest.empty() || port == 0 || port > 65535) bad(text, expected);
+}
+
+std::vector<ConfigOption> make_table() {
+    using C = Config;
+    using S = const std::string&;
+    return {
+        {"data-dir", "var/data", "directory of the LMDB store (created if missing)", false,
+         [](C& c, S v) {
+             if (v.empty()) bad(v, "a directory");
+             c.data_dir = v;
+         }},
+        {"map-size", "1024", "LMDB map size in MiB: the most the store may hold", false,
+         [](C& c, S v) { c.map_size_mib = uint64_t(integer(v, 1, 16 << 20)); }},
+        {"retention", "7d", "how long samples are kept (e.g. 7d, 12h, 3600s, 500ms)", false,
+         [](C& c, S v) {
+             c.retention_ms = in_range<int64_t>(parse_duration_ms(v), 1000, INT64_MAX / 4, v,
+                                                "a duration of at least 1s");
+         }},
+        {"udp-listen", "0.0.0.0", "address for sFlow datagrams (:: for IPv6 and IPv4)", false,
+         [](C& c, S v) {
+             if (!Address::parse(v)) bad(v, "an IPv4 or IPv6 address");
+             c.udp_listen = v;
+         }},
+        {"udp-port", "6343", "UDP port for sFlow datagrams (0: any free port)", false,
+         [](C& c, S v) { c.udp_port = uint16_t(integer(v, 0, 65535)); }},
+        {"udp-rcvbuf", "8M", "socket receive buffer (bytes, or with k/M/G)", false,
+         [](C& c, S v) {
+             c.udp_rcvbuf = int(in_range<uint64_t>(parse_size_bytes(v), 4096, INT_MAX / 2, v,
+                                                   "a size from 4k to 1G"));
+         }},
+        {"flush-ms", "1000", "longest time a received sample waits before it is stored (ms)",
+         false, [](C& c, S v) { c.flush_ms = int(integer(v, 1, 60000)); }},
+        {"workers", "4", "FastCGI worker threads", false,
+         [](C& c, S v) { c.workers = int(integer(v, 1, 256)); }},
+        {"window", "10m", "time-series window of the API methods (e.g. 10m, 600000)", false,
+         [](C& c, S v) {
+             c.window_ms = in_range<int64_t>(parse_duration_ms(v), 1, INT64_MAX / 4, v,
+                                             "a positive duration");
+         }},
+        {"max-span", "24h", "longest from/to range a query may ask for", false,
+         [](C& c, S v) {
+             c.max_span_ms = in_range<int64_t>(parse_duration_ms(v), 1, INT64_MAX / 4, v,
+                                               "a positive duration");
+         }},
+        {"body-limit", "65536", "largest request body accepted (bytes, or with k/M)", false,
+         [](C& c, S v) {
+             c.body_limit = size_t(in_range<uint64_t>(parse_size_bytes(v), 64, 64 << 20, v,
+                                                      "a size from 64 to 64M"));
+         }},
+        {"log-level", "info", "error, warn, info or debug", false,
+         [](C& c, S v) {
+             if (!parse_log_level(v.c_str(), c.log_level)) bad(v, "error, warn, info or debug");
+         }},
+        {"fcgi-listen", "",
+         "FastCGI socket: empty = fd 0 as spawn-fcgi passes it, unix:PATH or HOST:PORT", false,
+         [](C& c, S v) {
+             check_fcgi_listen(v);
+             c.fcgi_listen = v;
+         }},
+        {"allow-agent", "", "accept sFlow only from agents in this CIDR (repeatable; none = all)",
+         true,
+         [](C& c, S v) {
+             check_cidr(v);
+             c.allow_agent.push_back(v);
+         }},
+        {"require-source-match", "false",
+         "drop datagrams whose agent address differs from their UDP source address", false,
+         [](C& c, S v) { c.require_source_match = boolean(v); }},
+    };
+}
+
+po::options_description table_description() {
+    po::options_description d("Options (also valid in the config file, as name = value)");
+    for (const auto& o : config_options()) {
+        if (o.repeatable) {
+            d.add_options()(o.name, po::value<std::vector<std::string>>()->value_name("CIDR"), o.help);
+        } else {
+            auto* v = po::value<std::string>()->value_name("VALUE");
+            if (*o.default_text) v->default_value(o.default_text);
+            if (std::strcmp(o.default_text, "false") == 0) v->implicit_value("true");
+            d.add_options()(o.name, v, o.help);
+        }
+    }
+    return d;
+}
+
+// Applies the non-default values found in vm to c; names the option in any error.
+void apply_values(const po::variables_map& vm, Config& c) {
+    for (const auto& o : config_options()) {
+        auto it = vm.find(o.name);
+        if (it == vm.end() || it->second.defaulted()) continue;
+        try {
+            if (o.repeatable) {
+                for (const auto& v : it->second.as<std::vector<std::string>>()) o.set(c, v);
+            } else {
+                o.set(c, it->second.as<std::string>());
+            }
+        } catch (const ConfigError& e) {
+            throw ConfigError(std::string("option '") + o.name + "': " + e.what());
+        }
+    }
+}
+
+}  // namespace
+
+const std::vector<ConfigOption>& config_options() {
+    static const std::vector<ConfigOption> table = make_table();
+    return table;
+}
+
+int64_t parse_duration_ms(const std::string& text) {
+    const char* expected = "a duration such as 7d, 12h, 30m, 3600s, 500ms or 500 (ms)";
+    std::string unit;
+    uint64_t n = leading_number(text, unit, expected);
+    uint64_t mult = 0;
+    if (unit.empty() || unit == "ms") mult = 1;
+    else if (unit == "s") mult = 1000;
+    else if (unit == "m") mult = 60000;
+    else if (unit == "h") mult = 3600000;
+    else if (unit == "d") mult = 86400000;
+    else bad(text, expected);
+    if (n > uint64_t(INT64_MAX) / mult) bad(text, expected);
+    return int64_t(n * mult);
+}
+
+uint64_t parse_size_bytes(const std::string& text) {
+    const char* expected = "a size in bytes such as 65536, 64k, 8M or 1G";
+    std::string unit;
+    uint64_t n = leading_number(text, unit, expected);
+    unsigned shift = 0;
+    if (unit.empty()) shift = 0;
+    else if (unit == "k" || unit == "K") shift = 10;
+    else if (unit == "m" || unit == "M") shift = 20;
+    else if (unit == "g" || unit == "G") shift = 30;
+    else bad(text, expected);
+    if (n > (UINT64_MAX >> shift)) bad(text, expected);
+    return n << shift;
+}
+
+Config default_config() {
+    Config c;
+    for (const auto& o : config_options())
+        if (*o.default_text) o.set(c, o.default_text);
+    return c;
+}
+
+ParsedArgs parse_config(int argc, const char* const argv[]) {
+    po::options_description general("General");
+    general.add_options()("help,h", "show this help and exit")(
+        "version", "show the version and exit")(
+        "config,c", po::value<std::string>()->value_name("FILE"),
+        "read options from FILE (INI: name = value); the command line overrides it");
+    po::options_description table = table_description();
+    po::options_description all;
+    all.add(general).add(table);
+
+    ParsedArgs out;
+    po::variables_map vm;
+    try {
+        po::parsed_options parsed = po::command_line_parser(argc, argv).options(all).run();
+        auto stray = po::collect_unrecognized(parsed.options, po::include_positional);
+        if (!stray.empty()) throw ConfigError("unexpected argument '" + stray[0] + "'");
+        po::store(parsed, vm);
+    } catch (const po::error& e) {
+        throw ConfigError(e.what());
+    }
+    if (vm.count("help")) {
+        std::ostringstream s;
+        s << "usage: " << (argc > 0 ? argv[0] : "sflow-monitor")
+          << " [--config FILE] [--option value ...]\n\n"
+          << "Collects sFlow v5 host and VM counters over UDP and answers JSON-RPC 2.0\n"
+          << "queries over FastCGI.\n\n"
+          << all;
+        out.action = ParsedArgs::help;
+        out.help_text = s.str();
+        return out;
+    }
+    if (vm.count("version")) {
+        out.action = ParsedArgs::version;
+        return out;
+    }
+    if (vm.count("config")) {
+        std::string path = vm["config"].as<std::string>();
+        std::ifstream in(path);
+        if (!in) throw ConfigError("config file '" + path + "': " + std::strerror(errno));
+        try {
+            po::store(po::parse_config_file(in, table), vm);
+        } catch (const po::error& e) {
+            throw ConfigError("config file '" + path + "': " + e.what());
+        }
+    }
+    out.config = default_config();
+    apply_values(vm, out.config);
+    return out;
+}
+
+StoreOptions store_options(const Config& c) {
+    StoreOptions o;
+    o.dir = c.data_dir;
+    o.map_size = c.map_size_mib << 20;
+    o.retention_ms = c.retention_ms;
+    return o;
+}
+
+IngestOptions ingest_options(const Config& c) {
+    IngestOptions o;
+    o.listen = c.udp_listen;
+    o.port = c.udp_port;
+    o.rcvbuf_bytes = c.udp_rcvbuf;
+    o.flush_ms = c.flush_ms;
+    o.allow = c.allow_agent;
+    o.require_source_match = c.require_source_match;
+    return o;
+}
+
+ApiOptions api_options(const Config& c) {
+    ApiOptions o;
+    o.window_ms = c.window_ms;
+    o.max_span_ms = c.max_span_ms;
+    o.body_limit = c.body_limit;
+    return o;
+}
+
+FcgiOptions fcgi_options(const Config& c) {
+    FcgiOptions o;
+    o.listen = c.fcgi_listen;
+    o.workers = c.workers;
+    o.body_limit = c.body_limit;
+    return o;
+}
+
+}  // namespace sfm

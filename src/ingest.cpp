@@ -1,0 +1,330 @@
+// ingest.cpp — the ingest thread: recvmmsg → decode_datagram → batched Store::write().
+// The catch site for bad datagrams (counted, dropped) and store failures (logged, counted).
+#include "sflow_monitor/ingest.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+#include "sflow_monitor/api.h"
+#include "sflow_monitor/log.h"
+#include "sflow_monitor/xdr.h"
+
+namespace sfm {
+
+namespace {
+
+constexpr int kBatch = 64;          // datagrams per recvmmsg
+constexpr size_t kMaxDatagram = 65536;
+constexpr int64_t kIdleFlushMs = 20;  // drained socket: make data visible this soon
+
+struct Cidr {
+    Address net;
+    int bits = 0;
+    bool contains(const Address& a) const {
+        if (a.family != net.family) return false;
+        int full = bits / 8, rest = bits % 8;
+        if (std::memcmp(a.bytes.data(), net.bytes.data(), size_t(full)) != 0) return false;
+        if (!rest) return true;
+        uint8_t mask = uint8_t(0xFF << (8 - rest));
+        return (a.bytes[size_t(full)] & mask) == (net.bytes[size_t(full)] & mask);
+    }
+};
+
+Cidr parse_cidr(const std::string& text) {
+    auto slash = text.find('/');
+    auto addr = Address::parse(text.substr(0, slash));
+    if (!addr) throw std::runtime_error("bad agent network '" + text + "'");
+    int max = addr->family == 4 ? 32 : 128;
+    int bits = max;
+    if (slash != std::string::npos) {
+        const std::string b = text.substr(slash + 1);
+        if (b.empty() || b.size() > 3 || b.find_first_not_of("0123456789") != std::string::npos ||
+            std::stoi(b) > max)
+            throw std::runtime_error("bad prefix length in agent network '" + text + "'");
+        bits = std::stoi(b);
+    }
+    return {*addr, bits};
+}
+
+Address from_sockaddr(const sockaddr_storage& ss) {
+    Address a;
+    if (ss.ss_family == AF_INET) {
+        auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
+        a.family = 4;
+        std::memcpy(a.bytes.data(), &s4->sin_addr, 4);
+    } else if (ss.ss_family == AF_INET6) {
+        auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+        if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {  // IPv4 peer on a dual-stack socket
+            a.family = 4;
+            std::memcpy(a.bytes.data(), reinterpret_cast<const uint8_t*>(&s6->sin6_addr) + 12, 4);
+        } else {
+            a.family = 6;
+            std::memcpy(a.bytes.data(), &s6->sin6_addr, 16);
+        }
+    }
+    return a;
+}
+
+}  // namespace
+
+void samples_to_store(const Datagram& d, int64_t now, std::vector<StoredSample>& out, Stats& stats) {
+    for (const CounterSample& s : d.samples) {
+        StoredSample st;
+        st.meta = {now, d.agent, d.sub_agent_id, d.sequence, d.uptime, s.sequence, s.source_class,
+                   s.source_index};
+        if (s.source_class == uint32_t(SourceClass::physical)) {
+            st.kind = Entity::host;
+            st.name = std::string(d.agent.raw());
+        } else if (s.source_class == uint32_t(SourceClass::logical)) {
+            const HostDescr* descr = s.find<HostDescr>();
+            if (!descr) {  // a VM is named by its host_descr; without one it has no identity
+                ++stats.samples_ignored;
+                continue;
+            }
+            st.kind = Entity::vm;
+            st.name = descr->hostname.value.empty() ? descr->uuid.text()
+                                                    : std::string(descr->hostname.value);
+        } else if (s.source_class == uint32_t(SourceClass::ifindex)) {
+            st.kind = Entity::interface;
+            st.name = std::string(d.agent.raw());
+            XdrWriter(st.name).u32(s.source_index);
+        } else {
+            ++stats.samples_ignored;
+            continue;
+        }
+        st.records_raw = std::string(s.records_raw);
+        out.push_back(std::move(st));
+    }
+}
+
+struct Ingest::Impl {
+    IngestOptions opts;
+    Store& store;
+    Stats& stats;
+    int fd = -1;
+    int stop_pipe[2] = {-1, -1};
+    uint16_t bound_port = 0;
+    std::vector<Cidr> allow;
+    std::thread thread;
+    std::vector<StoredSample> pending;
+    int64_t first_pending_ms = 0, last_commit_ms = 0, last_purge_ms = 0;
+    uint32_t last_store_error_logged = 0;
+
+    Impl(const IngestOptions& o, Store& st, Stats& s) : opts(o), store(st), stats(s) {}
+
+    void open_socket() {
+        auto addr = Address::parse(opts.listen);
+        if (!addr) throw std::runtime_error("bad udp listen address '" + opts.listen + "'");
+        sockaddr_storage ss{};
+        socklen_t len;
+        if (addr->family == 4) {
+            auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+            s4->sin_family = AF_INET;
+            s4->sin_port = htons(opts.port);
+            std::memcpy(&s4->sin_addr, addr->bytes.data(), 4);
+            len = sizeof *s4;
+        } else {
+            auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+            s6->sin6_family = AF_INET6;
+            s6->sin6_port = htons(opts.port);
+            std::memcpy(&s6->sin6_addr, addr->bytes.data(), 16);
+            len = sizeof *s6;
+        }
+        fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) throw std::runtime_error(std::string("udp socket: ") + std::strerror(errno));
+        int zero = 0, one = 1;
+        if (addr->family == 6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+        setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+        int want = opts.rcvbuf_bytes;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+        int got = 0;
+        socklen_t gl = sizeof got;
+        getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl);
+        if (got / 2 < want)  // Linux reports twice what it grants
+            log_warn("udp receive buffer is %d bytes, not the %d asked for (raise net.core.rmem_max)",
+                     got / 2, want);
+        if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
+            throw std::runtime_error("udp bind " + opts.listen + " port " + std::to_string(opts.port) +
+                                     ": " + std::strerror(errno));
+        sockaddr_storage bound{};
+        socklen_t bl = sizeof bound;
+        getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bl);
+        bound_port = ntohs(bound.ss_family == AF_INET
+                               ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                               : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+    }
+
+    // The catch site for one datagram.
+    void handle(std::string_view bytes, const Address& source, int64_t now) {
+        ++stats.datagrams_received;
+        Datagram d;
+        try {
+            d = decode_datagram(bytes);
+        } catch (const DecodeError& e) {
+            if (bytes.size() >= 4 && (uint8_t(bytes[3]) != 5 || bytes[0] || bytes[1] || bytes[2]))
+                ++stats.rejected_version;
+            else
+                ++stats.rejected_malformed;
+            log_debug("dropped datagram from %s: %s", source.text().c_str(), e.what());
+            return;
+        }
+        if (!allow.empty()) {
+            bool ok = false;
+            for (auto& c : allow) ok = ok || c.contains(d.agent);
+            if (!ok) {
+                ++stats.rejected_not_allowed;
+                return;
+            }
+        }
+        if (opts.require_source_match && !(d.agent == source)) {
+            ++stats.rejected_spoofed;
+            return;
+        }
+        ++stats.datagrams_decoded;
+        stats.note_datagram(d, now);
+        stats.samples_counter += d.samples.size();
+        stats.samples_flow_skipped += d.flow_samples;
+        stats.samples_unknown_skipped += d.unknown_samples;
+        for (auto& s : d.samples) {
+            stats.records_unknown += s.unknown_records;
+            stats.records_malformed += s.errors.size();
+        }
+        if (pending.empty()) first_pending_ms = now;
+        samples_to_store(d, now, pending, stats);
+    }
+
+    void flush(int64_t now) {
+        last_commit_ms = now;
+        if (pending.empty()) return;
+        try {
+            store.write(pending);
+            stats.samples_stored += pending.size();
+            ++stats.store_commits;
+        } catch (const std::exception& e) {
+            ++stats.store_errors;
+            if (stats.store_errors.load() - last_store_error_logged >= 1) {
+                log_error("%s; %zu samples lost", e.what(), pending.size());
+                last_store_error_logged = uint32_t(stats.store_errors.load());
+            }
+        }
+        pending.clear();
+    }
+
+    void maybe_purge(int64_t now) {
+        if (now - last_purge_ms < opts.purge_every_ms) return;
+        last_purge_ms = now;
+        try {
+            stats.purged_samples += store.purge(now);
+        } catch (const std::exception& e) {
+            ++stats.store_errors;
+            log_error("purge: %s", e.what());
+        }
+    }
+
+    void run() {
+        std::vector<char> bufs(size_t(kBatch) * kMaxDatagram);
+        mmsghdr msgs[kBatch];
+        iovec iov[kBatch];
+        sockaddr_storage peers[kBatch];
+        alignas(cmsghdr) char ctrl[kBatch][CMSG_SPACE(sizeof(uint32_t))];
+        pollfd fds[2] = {{fd, POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
+        last_purge_ms = now_ms();
+        for (;;) {
+            int64_t now = now_ms();
+            int timeout = 100;
+            if (!pending.empty())
+                timeout = int(std::max<int64_t>(0, first_pending_ms + opts.flush_ms - now));
+            int pr = poll(fds, 2, std::min(timeout, 100));
+            if (pr < 0 && errno != EINTR) {
+                log_error("udp poll: %s", std::strerror(errno));
+                break;
+            }
+            if (fds[1].revents) break;
+            bool drained = true;
+            if (pr > 0 && (fds[0].revents & POLLIN)) {
+                for (int i = 0; i < kBatch; ++i) {
+                    iov[i] = {bufs.data() + size_t(i) * kMaxDatagram, kMaxDatagram};
+                    msgs[i].msg_hdr = {};
+                    msgs[i].msg_hdr.msg_name = &peers[i];
+                    msgs[i].msg_hdr.msg_namelen = sizeof peers[i];
+                    msgs[i].msg_hdr.msg_iov = &iov[i];
+                    msgs[i].msg_hdr.msg_iovlen = 1;
+                    msgs[i].msg_hdr.msg_control = ctrl[i];
+                    msgs[i].msg_hdr.msg_controllen = sizeof ctrl[i];
+                }
+                int n = recvmmsg(fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
+                now = now_ms();
+                if (n < 0 && errno != EAGAIN && errno != EINTR)
+                    log_error("udp receive: %s", std::strerror(errno));
+                for (int i = 0; i < n; ++i) {
+                    for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c;
+                         c = CMSG_NXTHDR(&msgs[i].msg_hdr, c))
+                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+                            uint32_t drops;
+                            std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
+                            stats.kernel_drops = drops;
+                        }
+                    size_t len = std::min<size_t>(msgs[i].msg_len, kMaxDatagram);
+                    handle(std::string_view(bufs.data() + size_t(i) * kMaxDatagram, len),
+                           from_sockaddr(peers[i]), now);
+                }
+                drained = n < kBatch;
+            }
+            if (!pending.empty() &&
+                (pending.size() >= opts.max_batch || now - first_pending_ms >= opts.flush_ms ||
+                 (drained && now - last_commit_ms >= kIdleFlushMs)))
+                flush(now);
+            maybe_purge(now);
+        }
+        flush(now_ms());
+    }
+};
+
+Ingest::Ingest(const IngestOptions& opts, Store& store, Stats& stats)
+    : impl_(std::make_unique<Impl>(opts, store, stats)) {}
+
+Ingest::~Ingest() {
+    stop();
+    if (impl_->fd >= 0) close(impl_->fd);
+    for (int p : impl_->stop_pipe)
+        if (p >= 0) close(p);
+}
+
+void Ingest::start() {
+    auto& s = *impl_;
+    for (auto& c : s.opts.allow) s.allow.push_back(parse_cidr(c));
+    s.open_socket();
+    if (pipe2(s.stop_pipe, O_CLOEXEC) != 0)
+        throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+    s.thread = std::thread([&s] {
+        try {
+            s.run();
+        } catch (const std::exception& e) {  // nothing escapes the thread
+            log_error("ingest stopped: %s", e.what());
+        }
+    });
+    log_info("listening for sflow on udp %s port %u", s.opts.listen.c_str(), unsigned(s.bound_port));
+}
+
+void Ingest::stop() {
+    auto& s = *impl_;
+    if (!s.thread.joinable()) return;
+    char c = 1;
+    ssize_t w = write(s.stop_pipe[1], &c, 1);
+    (void)w;
+    s.thread.join();
+}
+
+uint16_t Ingest::port() const { return impl_->bound_port; }
+
+}  // namespace sfm

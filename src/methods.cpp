@@ -1,0 +1,408 @@
+// methods.cpp — the API methods of ../shared/spec/api.md (and the additions in docs/api.md),
+// one table row each. Series methods are one template over the record type they return.
+#include "sflow_monitor/methods.h"
+
+#include <algorithm>
+
+#include "sflow_monitor/sflow.h"
+
+namespace sfm {
+
+RpcError invalid_param(const std::string& param, const std::string& reason) {
+    std::string data;
+    JsonWriter w(data);
+    w.begin_object();
+    w.key("param");
+    w.string(param);
+    w.key("reason");
+    w.string(reason);
+    w.end_object();
+    return RpcError(-32602, "Invalid params", data);
+}
+
+const std::string* Args::str(const std::string& name) const {
+    auto it = values.find(name);
+    return it == values.end() ? nullptr : std::get_if<std::string>(&it->second);
+}
+
+std::optional<int64_t> Args::num(const std::string& name) const {
+    auto it = values.find(name);
+    if (it == values.end()) return std::nullopt;
+    if (auto* p = std::get_if<int64_t>(&it->second)) return *p;
+    return std::nullopt;
+}
+
+bool Args::flag(const std::string& name) const {
+    auto it = values.find(name);
+    if (it == values.end()) return false;
+    auto* p = std::get_if<bool>(&it->second);
+    return p && *p;
+}
+
+namespace {
+
+// ---- JSON Schema of the results, from the same field lists ------------------------------
+
+struct SchemaWriter {
+    JsonWriter& w;
+    void type(const char* k, const char* t) {
+        w.key(k);
+        w.begin_object();
+        w.key("type");
+        w.raw(t);
+        w.end_object();
+    }
+    void operator()(const char* k, uint32_t) { type(k, "\"integer\""); }
+    void operator()(const char* k, uint64_t) { type(k, "\"integer\""); }
+    void operator()(const char* k, float) { type(k, "\"number\""); }
+    void operator()(const char* k, const Hundredths&) { type(k, "[\"number\",\"null\"]"); }
+    template <class T>
+    void operator()(const char* k, const T&) { type(k, "\"string\""); }
+    template <class T>
+    void extra(const char*, const T&) {}  // not in the API's results
+};
+
+template <class T>
+void record_properties(JsonWriter& w) {
+    SchemaWriter s{w};
+    const T none{};
+    T::fields(none, s);
+}
+
+void object_schema(JsonWriter& w, const char* const* leading, void (*props)(JsonWriter&)) {
+    w.begin_object();
+    w.key("type");
+    w.string("array");
+    w.key("items");
+    w.begin_object();
+    w.key("type");
+    w.string("object");
+    w.key("properties");
+    w.begin_object();
+    SchemaWriter s{w};
+    for (const char* const* k = leading; *k; ++k)
+        s.type(*k, std::string_view(*k) == "timestamp" ? "\"integer\"" : "\"string\"");
+    props(w);
+    w.end_object();
+    w.end_object();
+    w.end_object();
+}
+
+const char* const kHostKeys[] = {"host_ip", "timestamp", nullptr};
+const char* const kVmKeys[] = {"host_ip", "timestamp", "hostname", nullptr};
+const char* const kHostDescrKeys[] = {"host_ip", nullptr};
+const char* const kVmDescrKeys[] = {"host_ip", "hostname", nullptr};
+
+template <class T>
+void host_series_schema(JsonWriter& w) { object_schema(w, kHostKeys, record_properties<T>); }
+template <class T>
+void vm_series_schema(JsonWriter& w) { object_schema(w, kVmKeys, record_properties<T>); }
+void host_description_schema(JsonWriter& w) {
+    object_schema(w, kHostDescrKeys, record_properties<HostDescr>);
+}
+void no_properties(JsonWriter&) {}
+void vm_description_schema(JsonWriter& w) { object_schema(w, kVmDescrKeys, no_properties); }
+void any_object_schema(JsonWriter& w) { w.raw("{\"type\":\"object\"}"); }
+
+// ---- series ------------------------------------------------------------------------------
+
+struct Window {
+    int64_t after, upto;  // after < t <= upto
+    size_t limit = SIZE_MAX;
+};
+
+Window window(const Call& c) {
+    auto ts = c.args.num("timestamp");
+    auto from = c.args.num("from"), to = c.args.num("to");
+    Window w{};
+    if (from || to) {
+        if (ts) throw invalid_param("timestamp", "use either timestamp or from/to");
+        int64_t upto = to ? *to : c.now_ms;
+        int64_t start = from ? *from : upto - c.opts.window_ms + 1;
+        if (start > upto) throw invalid_param("from", "after to");
+        if (upto - start > c.opts.max_span_ms)
+            throw invalid_param("to", "span over the maximum of " + std::to_string(c.opts.max_span_ms) + " ms");
+        w = {start - 1, upto};
+    } else {
+        int64_t t = ts ? *ts : c.now_ms;
+        w = {t - c.opts.window_ms, t};
+    }
+    if (auto l = c.args.num("limit")) w.limit = size_t(*l);
+    return w;
+}
+
+std::string host_key(const Call& c) {
+    auto addr = Address::parse(*c.args.str("ip"));
+    return addr ? std::string(addr->raw()) : std::string();  // unparseable: unknown, []
+}
+
+template <class T>
+void host_series(const Call& c, JsonWriter& w) {
+    Window win = window(c);
+    std::string name = host_key(c);
+    w.begin_array();
+    if (!name.empty()) {
+        std::string ip = Address::from_raw(name).text();
+        c.store.scan(Entity::host, name, win.after, win.upto,
+                     [&](const SampleMeta& m, std::string_view raw) {
+                         auto rec = find_record<T>(raw);
+                         if (!rec) return;
+                         w.sep();
+                         w.begin_object();
+                         w.key("host_ip");
+                         w.string(ip);
+                         w.key("timestamp");
+                         w.number(m.ts_ms);
+                         w.api_fields(*rec);
+                         w.end_object();
+                     },
+                     win.limit);
+    }
+    w.end_array();
+}
+
+template <class T>
+void vm_series(const Call& c, JsonWriter& w) {
+    Window win = window(c);
+    const std::string& name = *c.args.str("hostname");
+    w.begin_array();
+    c.store.scan(Entity::vm, name, win.after, win.upto,
+                 [&](const SampleMeta& m, std::string_view raw) {
+                     auto rec = find_record<T>(raw);
+                     if (!rec) return;
+                     w.sep();
+                     w.begin_object();
+                     w.key("host_ip");
+                     w.string(m.agent.text());
+                     w.key("timestamp");
+                     w.number(m.ts_ms);
+                     w.key("hostname");
+                     w.string(name);
+                     w.api_fields(*rec);
+                     w.end_object();
+                 },
+                 win.limit);
+    w.end_array();
+}
+
+// ---- descriptions ------------------------------------------------------------------------
+
+void host_description(const Call& c, JsonWriter& w) {
+    struct Row {
+        std::string ip;
+        EntityInfo e;
+    };
+    std::vector<Row> rows;
+    for (auto& e : c.store.entities(Entity::host)) {
+        std::string ip = Address::from_raw(e.name).text();
+        rows.push_back({std::move(ip), std::move(e)});
+    }
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.ip < b.ip; });
+    w.begin_array();
+    for (auto& r : rows) {
+        w.sep();
+        w.begin_object();
+        w.key("host_ip");
+        w.string(r.ip);
+        w.api_fields(find_record<HostDescr>(r.e.records_raw).value_or(HostDescr{}));
+        w.end_object();
+    }
+    w.end_array();
+}
+
+void vm_description(const Call& c, JsonWriter& w) {
+    w.begin_array();
+    for (auto& e : c.store.entities(Entity::vm)) {  // sorted by hostname bytes
+        w.sep();
+        w.begin_object();
+        w.key("host_ip");
+        w.string(e.last.agent.text());
+        w.key("hostname");
+        w.string(e.name);
+        w.end_object();
+    }
+    w.end_array();
+}
+
+// ---- the collector itself ----------------------------------------------------------------
+
+void collector_stats(const Call& c, JsonWriter& w) {
+    const Stats& s = c.stats;
+    auto counter = [&](const char* k, uint64_t v) {
+        w.key(k);
+        w.number(v);
+    };
+    w.begin_object();
+    w.key("version");
+    w.string(kVersion);
+    counter("uptime_ms", uint64_t(c.now_ms - s.started_ms));
+    counter("datagrams_received", s.datagrams_received);
+    counter("datagrams_decoded", s.datagrams_decoded);
+    w.key("datagrams_rejected");
+    w.begin_object();
+    counter("malformed", s.rejected_malformed);
+    counter("version", s.rejected_version);
+    counter("agent_not_allowed", s.rejected_not_allowed);
+    counter("agent_not_source", s.rejected_spoofed);
+    w.end_object();
+    counter("kernel_drops", s.kernel_drops);
+    counter("samples_counter", s.samples_counter);
+    counter("samples_flow_skipped", s.samples_flow_skipped);
+    counter("samples_unknown_skipped", s.samples_unknown_skipped);
+    counter("samples_ignored", s.samples_ignored);
+    counter("records_unknown", s.records_unknown);
+    counter("records_malformed", s.records_malformed);
+    counter("samples_stored", s.samples_stored);
+    counter("store_commits", s.store_commits);
+    counter("store_errors", s.store_errors);
+    counter("samples_purged", s.purged_samples);
+    StoreStats st = c.store.stats();
+    w.key("store");
+    w.begin_object();
+    counter("map_size", st.map_size);
+    counter("used_bytes", st.used_bytes);
+    w.key("map_used_pct");
+    w.number(st.map_size ? 100.0 * double(st.used_bytes) / double(st.map_size) : 0.0);
+    counter("samples", st.samples);
+    counter("entities", st.entities);
+    counter("oldest_ms", uint64_t(st.oldest_ms));
+    w.end_object();
+    w.key("agents");
+    w.begin_array();
+    for (auto& [addr, a] : s.agents_snapshot()) {
+        w.sep();
+        w.begin_object();
+        w.key("agent");
+        w.string(addr.text());
+        counter("last_seen", uint64_t(a.last_seen_ms));
+        counter("datagrams", a.datagrams);
+        w.key("sub_agents");
+        w.begin_array();
+        for (auto& [id, sub] : a.sub_agents) {
+            w.sep();
+            w.begin_object();
+            counter("sub_agent_id", id);
+            counter("last_sequence", sub.last_sequence);
+            counter("lost_datagrams", sub.lost);
+            counter("sequence_resets", sub.resets);
+            w.end_object();
+        }
+        w.end_array();
+        w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+}
+
+void rpc_discover(const Call& c, JsonWriter& w);
+
+// ---- the table ---------------------------------------------------------------------------
+
+const ParamSpec kIp{"ip", ParamType::string, true, "agent address of the host"};
+const ParamSpec kHostname{"hostname", ParamType::string, true, "the VM's host_descr hostname"};
+const ParamSpec kTimestamp{"timestamp", ParamType::time, false,
+                           "end of the window, ms (default now): timestamp - window < t <= timestamp"};
+const ParamSpec kFrom{"from", ParamType::time, false, "range start, ms, inclusive (instead of timestamp)"};
+const ParamSpec kTo{"to", ParamType::time, false, "range end, ms, inclusive (default now)"};
+const ParamSpec kLimit{"limit", ParamType::count, false, "at most this many records, oldest first"};
+
+#define SFM_HOST_SERIES(name, T, summary) \
+    {name, summary, {kIp, kTimestamp, kFrom, kTo, kLimit}, host_series<T>, host_series_schema<T>}
+#define SFM_VM_SERIES(name, T, summary) \
+    {name, summary, {kHostname, kTimestamp, kFrom, kTo, kLimit}, vm_series<T>, vm_series_schema<T>}
+
+const std::vector<MethodSpec> kMethods = {
+    {"host.description", "every physical host known, sorted by host_ip", {}, host_description,
+     host_description_schema},
+    SFM_HOST_SERIES("host.cpu", HostCpu, "a host's host_cpu records in the window"),
+    SFM_HOST_SERIES("host.memory", HostMemory, "a host's host_memory records in the window"),
+    SFM_HOST_SERIES("host.disk", HostDiskIo, "a host's host_disk_io records in the window"),
+    SFM_HOST_SERIES("host.net", HostNetIo, "a host's host_net_io records in the window"),
+    SFM_HOST_SERIES("host.node", VirtNode, "a hypervisor's virt_node records in the window"),
+    {"virt.description", "every virtual machine known, sorted by hostname", {}, vm_description,
+     vm_description_schema},
+    SFM_VM_SERIES("virt.cpu", VirtCpu, "a VM's virt_cpu records in the window"),
+    SFM_VM_SERIES("virt.memory", VirtMemory, "a VM's virt_memory records in the window"),
+    SFM_VM_SERIES("virt.disk", VirtDiskIo, "a VM's virt_disk_io records in the window"),
+    SFM_VM_SERIES("virt.net", VirtNetIo, "a VM's virt_net_io records in the window"),
+    {"collector.stats", "the collector's own counters, per-agent datagram accounting, store use", {},
+     collector_stats, any_object_schema},
+    {"rpc.discover", "this API as an OpenRPC document", {}, rpc_discover, any_object_schema},
+};
+
+#undef SFM_HOST_SERIES
+#undef SFM_VM_SERIES
+
+const char* type_schema(ParamType t) {
+    switch (t) {
+        case ParamType::string: return "{\"type\":\"string\"}";
+        case ParamType::time:
+            return "{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"string\",\"pattern\":\"^[0-9]+$\"}]}";
+        case ParamType::count: return "{\"type\":\"integer\",\"minimum\":1}";
+        case ParamType::flag: return "{\"type\":\"boolean\"}";
+    }
+    return "{}";
+}
+
+void rpc_discover(const Call&, JsonWriter& w) {
+    w.begin_object();
+    w.key("openrpc");
+    w.string("1.2.6");
+    w.key("info");
+    w.begin_object();
+    w.key("title");
+    w.string("sflow-monitor");
+    w.key("version");
+    w.string(kVersion);
+    w.end_object();
+    w.key("methods");
+    w.begin_array();
+    for (const MethodSpec& m : kMethods) {
+        w.sep();
+        w.begin_object();
+        w.key("name");
+        w.string(m.name);
+        w.key("summary");
+        w.string(m.summary);
+        w.key("paramStructure");
+        w.string("either");
+        w.key("params");
+        w.begin_array();
+        for (const ParamSpec& p : m.params) {
+            w.sep();
+            w.begin_object();
+            w.key("name");
+            w.string(p.name);
+            w.key("description");
+            w.string(p.description);
+            w.key("required");
+            w.boolean(p.required);
+            w.key("schema");
+            w.raw(type_schema(p.type));
+            w.end_object();
+        }
+        w.end_array();
+        w.key("result");
+        w.begin_object();
+        w.key("name");
+        w.string("result");
+        w.key("schema");
+        m.result_schema(w);
+        w.end_object();
+        w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+}
+
+}  // namespace
+
+const std::vector<MethodSpec>& method_table() { return kMethods; }
+
+const MethodSpec* find_method(const std::string& name) {
+    for (const MethodSpec& m : kMethods)
+        if (name == m.name) return &m;
+    return nullptr;
+}
+
+}  // namespace sfm

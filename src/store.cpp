@@ -1,0 +1,417 @@
+// store.cpp — the LMDB store. The only file that includes lmdb.h. Layout: docs/storage.md.
+//
+//   samples   key  kind(1) namelen(1) name ts_ms(8, BE) sample_seq(4, BE)
+//             val  meta (kMetaSize bytes, below) + records_raw
+//   entities  key  kind(1) namelen(1) name
+//             val  ts_ms(8, BE) + meta + records_raw of the entity's newest sample
+//   info      key  "schema"  val  u32 BE schema version
+#include "sflow_monitor/store.h"
+
+#include <lmdb.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "sflow_monitor/log.h"
+
+namespace sfm {
+
+namespace {
+
+constexpr uint32_t kSchema = 1;
+constexpr size_t kMetaSize = 44;
+constexpr double kHighWater = 0.80, kLowWater = 0.65;  // of the map, for the size purge
+
+void put_be(std::string& s, uint64_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i) s.push_back(char(uint8_t(v >> (8 * i))));
+}
+uint64_t get_be(const char* p, int bytes) {
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) v = (v << 8) | uint8_t(p[i]);
+    return v;
+}
+
+std::string entity_prefix(Entity kind, std::string_view name) {
+    std::string k;
+    k.push_back(char(kind));
+    k.push_back(char(uint8_t(std::min<size_t>(name.size(), 255))));
+    k.append(name.substr(0, 255));
+    return k;
+}
+
+void put_meta(std::string& v, const SampleMeta& m) {
+    v.push_back(char(m.agent.family));
+    v.append(reinterpret_cast<const char*>(m.agent.bytes.data()), 16);
+    put_be(v, m.sub_agent_id, 4);
+    put_be(v, m.datagram_sequence, 4);
+    put_be(v, m.uptime, 4);
+    put_be(v, m.sample_sequence, 4);
+    put_be(v, m.source_class, 4);
+    put_be(v, m.source_index, 4);
+    v.append(3, '\0');  // reserved, to kMetaSize
+}
+
+SampleMeta get_meta(const char* p, int64_t ts) {
+    SampleMeta m;
+    m.ts_ms = ts;
+    m.agent.family = uint8_t(p[0]);
+    std::memcpy(m.agent.bytes.data(), p + 1, 16);
+    m.sub_agent_id = uint32_t(get_be(p + 17, 4));
+    m.datagram_sequence = uint32_t(get_be(p + 21, 4));
+    m.uptime = uint32_t(get_be(p + 25, 4));
+    m.sample_sequence = uint32_t(get_be(p + 29, 4));
+    m.source_class = uint32_t(get_be(p + 33, 4));
+    m.source_index = uint32_t(get_be(p + 37, 4));
+    return m;
+}
+
+MDB_val mval(std::string_view s) { return {s.size(), const_cast<char*>(s.data())}; }
+std::string_view sview(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
+
+[[noreturn]] void fail(const char* what, int rc, const std::string& dir) {
+    std::string hint;
+    if (rc == MDB_MAP_FULL) hint = " (raise map-size or lower retention)";
+    else if (rc == ENOSPC) hint = " (the disk is full)";
+    else if (rc == EACCES) hint = " (check the data directory's permissions)";
+    else if (rc == MDB_READERS_FULL) hint = " (too many concurrent readers)";
+    throw StoreError(std::string("store ") + dir + ": " + what + ": " + mdb_strerror(rc) + hint);
+}
+
+int64_t key_ts(std::string_view key, size_t prefix_len) {
+    return int64_t(get_be(key.data() + prefix_len, 8));
+}
+
+}  // namespace
+
+struct Store::Impl {
+    StoreOptions opts;
+    MDB_env* env = nullptr;
+    MDB_dbi samples = 0, entities = 0, info = 0;
+    bool logged_map_full = false;
+
+    void check(int rc, const char* what) const {
+        if (rc != 0) fail(what, rc, opts.dir);
+    }
+
+    // RAII transaction
+    struct Txn {
+        const Impl& s;
+        MDB_txn* t = nullptr;
+        Txn(const Impl& impl, bool write) : s(impl) {
+            s.check(mdb_txn_begin(s.env, nullptr, write ? 0 : MDB_RDONLY, &t), "begin transaction");
+        }
+        ~Txn() {
+            if (t) mdb_txn_abort(t);
+        }
+        void commit() {
+            int rc = mdb_txn_commit(t);
+            t = nullptr;
+            s.check(rc, "commit");
+        }
+    };
+
+    struct Cursor {
+        MDB_cursor* c = nullptr;
+        Cursor(const Impl& s, MDB_txn* t, MDB_dbi d) { s.check(mdb_cursor_open(t, d, &c), "open cursor"); }
+        ~Cursor() { mdb_cursor_close(c); }
+        int get(MDB_val& k, MDB_val& v, MDB_cursor_op op) { return mdb_cursor_get(c, &k, &v, op); }
+    };
+
+    uint64_t used_bytes(MDB_txn* t) const {
+        uint64_t pages = 0;
+        unsigned psize = 4096;
+        for (MDB_dbi d : {MDB_dbi(0), MDB_dbi(1), samples, entities, info}) {
+            MDB_stat st;
+            if (mdb_stat(t, d, &st) == 0) {
+                pages += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+                psize = st.ms_psize;
+            }
+        }
+        return pages * psize;
+    }
+
+    // Returns MDB_MAP_FULL instead of throwing it, so write() can purge and retry.
+    int try_write(const std::vector<StoredSample>& batch) {
+        Txn txn(*this, true);
+        std::string key, val, ekey, eval;
+        for (const auto& s : batch) {
+            ekey = entity_prefix(s.kind, s.name);
+            key = ekey;
+            put_be(key, uint64_t(s.meta.ts_ms), 8);
+            put_be(key, s.meta.sample_sequence, 4);
+            val.clear();
+            put_meta(val, s.meta);
+            val += s.records_raw;
+            MDB_val k = mval(key), v = mval(val);
+            int rc = mdb_put(txn.t, samples, &k, &v, 0);
+            if (rc == MDB_MAP_FULL) return rc;
+            check(rc, "write sample");
+            // the entity's newest sample
+            MDB_val ek = mval(ekey), ev;
+            rc = mdb_get(txn.t, entities, &ek, &ev);
+            if (rc == 0 && ev.mv_size >= 8 &&
+                int64_t(get_be(static_cast<const char*>(ev.mv_data), 8)) > s.meta.ts_ms)
+                continue;
+            eval.clear();
+            put_be(eval, uint64_t(s.meta.ts_ms), 8);
+            eval += val;
+            ev = mval(eval);
+            rc = mdb_put(txn.t, entities, &ek, &ev, 0);
+            if (rc == MDB_MAP_FULL) return rc;
+            check(rc, "write entity");
+        }
+        int rc = mdb_txn_commit(txn.t);
+        txn.t = nullptr;
+        if (rc == MDB_MAP_FULL) return rc;
+        check(rc, "commit");
+        return 0;
+    }
+
+    // Deletes samples with ts < cutoff, at most max_per_txn per transaction; drops entities
+    // left with no samples. Returns the number of samples deleted.
+    uint64_t purge_before(int64_t cutoff, size_t max_per_txn) {
+        uint64_t total = 0;
+        std::string resume;  // entity key to continue from
+        for (;;) {
+            Txn txn(*this, true);
+            Cursor ec(*this, txn.t, entities);
+            Cursor sc(*this, txn.t, samples);
+            size_t n = 0;
+            MDB_val ek = mval(resume), ev;
+            int rc = ec.get(ek, ev, resume.empty() ? MDB_FIRST : MDB_SET_RANGE);
+            bool done = true;
+            while (rc == 0) {
+                std::string prefix(sview(ek));
+                // oldest-first scan of this entity's samples
+                MDB_val k = mval(prefix), v;
+                int r = sc.get(k, v, MDB_SET_RANGE);
+                while (r == 0 && n < max_per_txn) {
+                    std::string_view key = sview(k);
+                    if (key.size() != prefix.size() + 12 || key.compare(0, prefix.size(), prefix) != 0)
+                        break;
+                    if (key_ts(key, prefix.size()) >= cutoff) break;
+                    check(mdb_cursor_del(sc.c, 0), "purge sample");
+                    ++n;
+                    r = sc.get(k, v, MDB_GET_CURRENT);
+                    if (r == EINVAL) r = sc.get(k, v, MDB_NEXT);  // cursor past the end
+                }
+                if (n >= max_per_txn) {
+                    resume = prefix;
+                    done = false;
+                    break;
+                }
+                // entity now empty of samples?
+                bool empty = true;
+                if (r == 0) {
+                    std::string_view key = sview(k);
+                    empty = !(key.size() == prefix.size() + 12 &&
+                              key.compare(0, prefix.size(), prefix) == 0);
+                }
+                if (empty) check(mdb_cursor_del(ec.c, 0), "purge entity");
+                rc = ec.get(ek, ev, empty ? MDB_GET_CURRENT : MDB_NEXT);
+                if (empty && rc == EINVAL) rc = ec.get(ek, ev, MDB_NEXT);
+            }
+            txn.commit();
+            total += n;
+            if (done) break;
+        }
+        return total;
+    }
+
+    // Oldest and newest sample timestamps across all entities (0, 0 when empty).
+    std::pair<int64_t, int64_t> time_span() const {
+        Txn txn(*this, false);
+        Cursor ec(*this, txn.t, entities);
+        Cursor sc(*this, txn.t, samples);
+        int64_t oldest = 0, newest = 0;
+        MDB_val ek, ev;
+        for (int rc = ec.get(ek, ev, MDB_FIRST); rc == 0; rc = ec.get(ek, ev, MDB_NEXT)) {
+            std::string prefix(sview(ek));
+            MDB_val k = mval(prefix), v;
+            if (sc.get(k, v, MDB_SET_RANGE) == 0) {
+                std::string_view key = sview(k);
+                if (key.size() == prefix.size() + 12 && key.compare(0, prefix.size(), prefix) == 0) {
+                    int64_t t = key_ts(key, prefix.size());
+                    if (!oldest || t < oldest) oldest = t;
+                }
+            }
+            if (ev.mv_size >= 8) newest = std::max(newest, int64_t(get_be(static_cast<const char*>(ev.mv_data), 8)));
+        }
+        return {oldest, newest};
+    }
+
+    // Frees space by dropping the oldest tenth of the stored time span.
+    uint64_t purge_oldest(const char* why) {
+        auto [oldest, newest] = time_span();
+        if (!oldest) return 0;
+        int64_t cutoff = oldest + std::max<int64_t>((newest - oldest) / 10, 1);
+        uint64_t n = purge_before(cutoff, 10000);
+        if (!logged_map_full) {
+            log_warn("store %s: %s: purged %llu samples older than %lld ms; further purges are counted "
+                     "in collector.stats (raise map-size or lower retention)",
+                     opts.dir.c_str(), why, (unsigned long long)n, (long long)cutoff);
+            logged_map_full = true;
+        }
+        return n;
+    }
+};
+
+Store::Store(const StoreOptions& opts) : impl_(std::make_unique<Impl>()) {
+    impl_->opts = opts;
+    auto& s = *impl_;
+    if (mkdir(opts.dir.c_str(), 0750) != 0 && errno != EEXIST)
+        throw StoreError("store " + opts.dir + ": cannot create directory: " + std::strerror(errno));
+    s.check(mdb_env_create(&s.env), "create environment");
+    int rc = mdb_env_set_mapsize(s.env, opts.map_size);
+    if (rc == 0) rc = mdb_env_set_maxdbs(s.env, 4);
+    if (rc == 0) rc = mdb_env_set_maxreaders(s.env, 256);
+    if (rc == 0) rc = mdb_env_open(s.env, opts.dir.c_str(), MDB_NOTLS, 0640);
+    if (rc != 0) {
+        mdb_env_close(s.env);
+        s.env = nullptr;
+        fail("open", rc, opts.dir);
+    }
+    int dead = 0;
+    mdb_reader_check(s.env, &dead);  // slots left by a killed process
+    try {
+        Impl::Txn txn(s, true);
+        s.check(mdb_dbi_open(txn.t, "samples", MDB_CREATE, &s.samples), "open samples");
+        s.check(mdb_dbi_open(txn.t, "entities", MDB_CREATE, &s.entities), "open entities");
+        s.check(mdb_dbi_open(txn.t, "info", MDB_CREATE, &s.info), "open info");
+        MDB_val k = mval("schema"), v;
+        rc = mdb_get(txn.t, s.info, &k, &v);
+        if (rc == MDB_NOTFOUND) {
+            std::string ver;
+            put_be(ver, kSchema, 4);
+            v = mval(ver);
+            s.check(mdb_put(txn.t, s.info, &k, &v, 0), "write schema");
+        } else {
+            s.check(rc, "read schema");
+            uint32_t have = v.mv_size == 4 ? uint32_t(get_be(static_cast<const char*>(v.mv_data), 4)) : 0;
+            if (have != kSchema)
+                throw StoreError("store " + opts.dir + ": schema version " + std::to_string(have) +
+                                 ", this build reads " + std::to_string(kSchema));
+        }
+        txn.commit();
+    } catch (...) {
+        mdb_env_close(s.env);
+        throw;
+    }
+}
+
+Store::~Store() {
+    if (impl_->env) mdb_env_close(impl_->env);
+}
+
+void Store::write(const std::vector<StoredSample>& batch) {
+    auto& s = *impl_;
+    if (batch.empty()) return;
+    for (int attempt = 0;; ++attempt) {
+        int rc = s.try_write(batch);
+        if (rc == 0) break;
+        // map full: drop the oldest data and retry; a batch larger than the map is split
+        if (attempt >= 8 || s.purge_oldest("map full") == 0) {
+            if (batch.size() > 1) {
+                std::vector<StoredSample> a(batch.begin(), batch.begin() + batch.size() / 2);
+                std::vector<StoredSample> b(batch.begin() + batch.size() / 2, batch.end());
+                write(a);
+                write(b);
+                return;
+            }
+            fail("write", MDB_MAP_FULL, s.opts.dir);
+        }
+    }
+    // keep headroom: purge before LMDB has to refuse a write
+    uint64_t used;
+    {
+        Impl::Txn txn(s, false);
+        used = s.used_bytes(txn.t);
+    }
+    if (used > uint64_t(kHighWater * double(s.opts.map_size))) {
+        for (int i = 0; i < 10; ++i) {
+            if (s.purge_oldest("map above 80%") == 0) break;
+            Impl::Txn t2(s, false);
+            if (s.used_bytes(t2.t) < uint64_t(kLowWater * double(s.opts.map_size))) break;
+        }
+    }
+}
+
+uint64_t Store::purge(int64_t now_ms, size_t max_per_txn) {
+    return impl_->purge_before(now_ms - impl_->opts.retention_ms, max_per_txn);
+}
+
+void Store::scan(Entity kind, std::string_view name, int64_t after_ms, int64_t upto_ms,
+                 const ScanFn& fn, size_t limit, bool newest_first) const {
+    auto& s = *impl_;
+    if (upto_ms <= after_ms || limit == 0) return;
+    std::string prefix = entity_prefix(kind, name);
+    Impl::Txn txn(s, false);
+    Impl::Cursor c(s, txn.t, s.samples);
+    auto in_range = [&](const MDB_val& k, int64_t& ts) {
+        std::string_view key = sview(k);
+        if (key.size() != prefix.size() + 12 || key.compare(0, prefix.size(), prefix) != 0)
+            return false;
+        ts = key_ts(key, prefix.size());
+        return ts > after_ms && ts <= upto_ms;
+    };
+    auto emit = [&](const MDB_val& v, int64_t ts) {
+        if (v.mv_size < kMetaSize) return;  // never written by us: skip
+        const char* p = static_cast<const char*>(v.mv_data);
+        fn(get_meta(p, ts), std::string_view(p + kMetaSize, v.mv_size - kMetaSize));
+    };
+    std::string start = prefix;
+    MDB_val k, v;
+    int64_t ts = 0;
+    size_t n = 0;
+    if (!newest_first) {
+        put_be(start, uint64_t(after_ms + 1), 8);
+        k = mval(start);
+        for (int rc = c.get(k, v, MDB_SET_RANGE); rc == 0 && in_range(k, ts) && n < limit;
+             rc = c.get(k, v, MDB_NEXT), ++n)
+            emit(v, ts);
+    } else {
+        put_be(start, uint64_t(upto_ms + 1), 8);
+        k = mval(start);
+        int rc = c.get(k, v, MDB_SET_RANGE);
+        rc = rc == 0 ? c.get(k, v, MDB_PREV) : c.get(k, v, MDB_LAST);
+        for (; rc == 0 && in_range(k, ts) && n < limit; rc = c.get(k, v, MDB_PREV), ++n) emit(v, ts);
+    }
+}
+
+std::vector<EntityInfo> Store::entities(Entity kind) const {
+    auto& s = *impl_;
+    std::vector<EntityInfo> out;
+    Impl::Txn txn(s, false);
+    Impl::Cursor c(s, txn.t, s.entities);
+    std::string start(1, char(kind));
+    MDB_val k = mval(start), v;
+    for (int rc = c.get(k, v, MDB_SET_RANGE); rc == 0; rc = c.get(k, v, MDB_NEXT)) {
+        std::string_view key = sview(k);
+        if (key.empty() || key[0] != char(kind)) break;
+        if (key.size() < 2 || v.mv_size < 8 + kMetaSize) continue;
+        EntityInfo e;
+        e.kind = kind;
+        e.name = std::string(key.substr(2));
+        const char* p = static_cast<const char*>(v.mv_data);
+        e.last = get_meta(p + 8, int64_t(get_be(p, 8)));
+        e.records_raw.assign(p + 8 + kMetaSize, v.mv_size - 8 - kMetaSize);
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+StoreStats Store::stats() const {
+    auto& s = *impl_;
+    StoreStats st;
+    st.map_size = s.opts.map_size;
+    Impl::Txn txn(s, false);
+    st.used_bytes = s.used_bytes(txn.t);
+    MDB_stat ms;
+    if (mdb_stat(txn.t, s.samples, &ms) == 0) st.samples = ms.ms_entries;
+    if (mdb_stat(txn.t, s.entities, &ms) == 0) st.entities = ms.ms_entries;
+    st.oldest_ms = s.time_span().first;
+    return st;
+}
+
+}  // namespace sfm
