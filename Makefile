@@ -68,7 +68,9 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-run: all
+# run installs what is missing first (needs root then), builds, then starts in the background.
+run: deps
+	@$(MAKE) --no-print-directory all
 	@HTTP_PORT=$(HTTP_PORT) SFLOW_PORT=$(SFLOW_PORT) VAR_DIR=$(VAR_DIR) BUILD=$(BUILD) scripts/run start
 
 stop:

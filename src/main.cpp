@@ -1,2 +1,70 @@
-// main.cpp — wires the parts together (placeholder until the service lands).
-int main() { return 0; }
+// main.cpp — wires the parts: config → store → stats → ingest → api → fastcgi, then waits for
+// SIGTERM/SIGINT and stops them in reverse. Exit status: 0 clean stop, 1 start-up failure,
+// 2 configuration error.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "sflow_monitor/api.h"
+#include "sflow_monitor/config.h"
+#include "sflow_monitor/fcgi_server.h"
+#include "sflow_monitor/ingest.h"
+#include "sflow_monitor/log.h"
+#include "sflow_monitor/stats.h"
+#include "sflow_monitor/store.h"
+
+using namespace sfm;
+
+int main(int argc, char** argv) {
+    ParsedArgs args;
+    try {
+        args = parse_config(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "sflow-monitor: %s\nTry 'sflow-monitor --help'.\n", e.what());
+        return 2;
+    }
+    if (args.action == ParsedArgs::help) {
+        std::fputs(args.help_text.c_str(), stdout);
+        return 0;
+    }
+    if (args.action == ParsedArgs::version) {
+        std::puts(version_text);
+        return 0;
+    }
+    const Config& c = args.config;
+    set_log_level(c.log_level);
+
+    // Every thread inherits this mask; only sigwait() below sees the stop signals.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    try {
+        Store store(store_options(c));
+        Stats stats;
+        stats.started_ms = now_ms();
+        Ingest ingest(ingest_options(c), store, stats);
+        ingest.start();
+        Api api(api_options(c), store, stats);
+        FcgiServer server(fcgi_options(c), api);
+        server.start();
+        log_info("%s started: sflow on udp %s port %u, store %s", version_text,
+                 c.udp_listen.c_str(), unsigned(ingest.port()), c.data_dir.c_str());
+
+        int sig = 0;
+        sigwait(&stop_signals, &sig);
+        log_info("%s received, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        server.stop();  // requests in flight finish first
+        ingest.stop();  // flushes what it holds into the store
+    } catch (const std::exception& e) {
+        log_error("cannot start: %s", e.what());
+        return 1;
+    }
+    log_info("stopped");
+    return 0;
+}

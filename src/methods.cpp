@@ -266,6 +266,7 @@ void collector_stats(const Call& c, JsonWriter& w) {
     counter("samples", st.samples);
     counter("entities", st.entities);
     counter("oldest_ms", uint64_t(st.oldest_ms));
+    counter("purged_for_space", st.purged_for_space);
     w.end_object();
     w.key("agents");
     w.begin_array();

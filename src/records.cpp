@@ -60,37 +60,42 @@ struct Decoder {
 };
 
 template <class T>
-RecordValue decode_as(XdrReader& r) {
-    T t;
+void decode_as(XdrReader& r, RecordValue& out) {
+    T& t = out.emplace<T>();
     Decoder d{r};
     T::fields(t, d);
-    return t;
 }
 
 }  // namespace
 
-RecordValue decode_record(uint32_t data_format, XdrReader& body) {
+void decode_record(uint32_t data_format, XdrReader& body, RecordValue& out) {
     switch (data_format) {  // enterprise 0: data_format == format
-        case IfCounters::format: return decode_as<IfCounters>(body);
-        case PortName::format: return decode_as<PortName>(body);
-        case HostDescr::format: return decode_as<HostDescr>(body);
-        case HostAdapters::format: return decode_as<HostAdapters>(body);
-        case HostParent::format: return decode_as<HostParent>(body);
-        case HostCpu::format: return decode_as<HostCpu>(body);
-        case HostMemory::format: return decode_as<HostMemory>(body);
-        case HostDiskIo::format: return decode_as<HostDiskIo>(body);
-        case HostNetIo::format: return decode_as<HostNetIo>(body);
-        case Mib2Ip::format: return decode_as<Mib2Ip>(body);
-        case Mib2Icmp::format: return decode_as<Mib2Icmp>(body);
-        case Mib2Tcp::format: return decode_as<Mib2Tcp>(body);
-        case Mib2Udp::format: return decode_as<Mib2Udp>(body);
-        case VirtNode::format: return decode_as<VirtNode>(body);
-        case VirtCpu::format: return decode_as<VirtCpu>(body);
-        case VirtMemory::format: return decode_as<VirtMemory>(body);
-        case VirtDiskIo::format: return decode_as<VirtDiskIo>(body);
-        case VirtNetIo::format: return decode_as<VirtNetIo>(body);
-        default: return std::monostate{};
+        case IfCounters::format: return decode_as<IfCounters>(body, out);
+        case PortName::format: return decode_as<PortName>(body, out);
+        case HostDescr::format: return decode_as<HostDescr>(body, out);
+        case HostAdapters::format: return decode_as<HostAdapters>(body, out);
+        case HostParent::format: return decode_as<HostParent>(body, out);
+        case HostCpu::format: return decode_as<HostCpu>(body, out);
+        case HostMemory::format: return decode_as<HostMemory>(body, out);
+        case HostDiskIo::format: return decode_as<HostDiskIo>(body, out);
+        case HostNetIo::format: return decode_as<HostNetIo>(body, out);
+        case Mib2Ip::format: return decode_as<Mib2Ip>(body, out);
+        case Mib2Icmp::format: return decode_as<Mib2Icmp>(body, out);
+        case Mib2Tcp::format: return decode_as<Mib2Tcp>(body, out);
+        case Mib2Udp::format: return decode_as<Mib2Udp>(body, out);
+        case VirtNode::format: return decode_as<VirtNode>(body, out);
+        case VirtCpu::format: return decode_as<VirtCpu>(body, out);
+        case VirtMemory::format: return decode_as<VirtMemory>(body, out);
+        case VirtDiskIo::format: return decode_as<VirtDiskIo>(body, out);
+        case VirtNetIo::format: return decode_as<VirtNetIo>(body, out);
+        default: out = std::monostate{};
     }
+}
+
+RecordValue decode_record(uint32_t data_format, XdrReader& body) {
+    RecordValue v;
+    decode_record(data_format, body, v);
+    return v;
 }
 
 std::string Uuid::text() const {

@@ -41,23 +41,25 @@ void decode_records(std::string_view raw, CounterSample& s, size_t base_offset) 
         throw DecodeError(at, "num_records " + std::to_string(n) + " exceeds the sample");
     s.records.reserve(n);
     for (uint32_t i = 0; i < n; ++i) {
-        Record rec;
-        rec.offset = r.offset();
-        rec.data_format = r.u32();
+        size_t offset = r.offset();
+        uint32_t format = r.u32();
         uint32_t len = r.u32();
         XdrReader body = r.sub(len, "counter record");
+        // Decoded in place in its slot: no temporary record to copy.
+        Record& rec = s.records.emplace_back();
+        rec.offset = offset;
+        rec.data_format = format;
         rec.body = body.view();
         try {
-            rec.value = decode_record(rec.data_format, body);
+            decode_record(format, body, rec.value);
         } catch (const DecodeError& e) {
-            s.errors.push_back({rec.data_format, std::string("record ") +
-                                                     std::to_string(rec.data_format >> 12) + ":" +
-                                                     std::to_string(rec.data_format & 0xFFF) +
-                                                     ": " + e.what()});
+            s.records.pop_back();
+            s.errors.push_back({format, std::string("record ") + std::to_string(format >> 12) +
+                                            ":" + std::to_string(format & 0xFFF) + ": " +
+                                            e.what()});
             continue;  // a bad record costs that record only
         }
         if (std::holds_alternative<std::monostate>(rec.value)) ++s.unknown_records;
-        s.records.push_back(std::move(rec));
     }
 }
 

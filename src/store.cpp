@@ -10,6 +10,7 @@
 #include <lmdb.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -89,6 +90,7 @@ struct Store::Impl {
     MDB_env* env = nullptr;
     MDB_dbi samples = 0, entities = 0, info = 0;
     bool logged_map_full = false;
+    std::atomic<uint64_t> purged_for_space{0};
 
     void check(int rc, const char* what) const {
         if (rc != 0) fail(what, rc, opts.dir);
@@ -247,6 +249,7 @@ struct Store::Impl {
         if (!oldest) return 0;
         int64_t cutoff = oldest + std::max<int64_t>((newest - oldest) / 10, 1);
         uint64_t n = purge_before(cutoff, 10000);
+        purged_for_space += n;
         if (!logged_map_full) {
             log_warn("store %s: %s: purged %llu samples older than %lld ms; further purges are counted "
                      "in collector.stats (raise map-size or lower retention)",
@@ -344,7 +347,7 @@ uint64_t Store::purge(int64_t now_ms, size_t max_per_txn) {
 void Store::scan(Entity kind, std::string_view name, int64_t after_ms, int64_t upto_ms,
                  const ScanFn& fn, size_t limit, bool newest_first) const {
     auto& s = *impl_;
-    if (upto_ms <= after_ms || limit == 0) return;
+    if (upto_ms <= after_ms || upto_ms < 0 || limit == 0) return;
     std::string prefix = entity_prefix(kind, name);
     Impl::Txn txn(s, false);
     Impl::Cursor c(s, txn.t, s.samples);
@@ -365,7 +368,7 @@ void Store::scan(Entity kind, std::string_view name, int64_t after_ms, int64_t u
     int64_t ts = 0;
     size_t n = 0;
     if (!newest_first) {
-        put_be(start, uint64_t(after_ms + 1), 8);
+        put_be(start, uint64_t(std::max<int64_t>(after_ms + 1, 0)), 8);
         k = mval(start);
         for (int rc = c.get(k, v, MDB_SET_RANGE); rc == 0 && in_range(k, ts) && n < limit;
              rc = c.get(k, v, MDB_NEXT), ++n)
@@ -411,6 +414,7 @@ StoreStats Store::stats() const {
     if (mdb_stat(txn.t, s.samples, &ms) == 0) st.samples = ms.ms_entries;
     if (mdb_stat(txn.t, s.entities, &ms) == 0) st.entities = ms.ms_entries;
     st.oldest_ms = s.time_span().first;
+    st.purged_for_space = s.purged_for_space;
     return st;
 }
 

@@ -157,7 +157,8 @@ TEST_CASE("an ipv6 agent address is decoded") {
     DatagramBuilder b(*Address::parse("2001:db8::1"), 7, 8, 9);
     b.counter_sample(1, 2, 1).add(sample_cpu());
     std::string bytes = b.build();
-    Datagram d = decode_datagram(Exact(bytes).view());
+    Exact e(bytes);
+    Datagram d = decode_datagram(e.view());
     CHECK(d.agent.family == 6);
     CHECK(d.agent.text() == "2001:db8::1");
     CHECK(d.sub_agent_id == 7);
@@ -175,7 +176,8 @@ TEST_CASE("a compact 0:2 sample splits its source id into class (8 bits) and ind
     DatagramBuilder b(v4(), 1, 1, 1);
     b.raw_sample(2, sample);
     std::string bytes = b.build();
-    Datagram d = decode_datagram(Exact(bytes).view());
+    Exact e(bytes);
+    Datagram d = decode_datagram(e.view());
     REQUIRE(d.samples.size() == 1);
     const CounterSample& s = d.samples[0];
     CHECK(!s.expanded);
@@ -197,7 +199,8 @@ TEST_CASE("host_cpu of 68 bytes has no steal or guest; of 80 bytes has all three
     b.counter_sample(1, 2, 1).add(old);
     b.counter_sample(2, 2, 1).add(now);
     std::string bytes = b.build();
-    Datagram d = decode_datagram(Exact(bytes).view());
+    Exact e(bytes);
+    Datagram d = decode_datagram(e.view());
     REQUIRE(d.samples.size() == 2);
     const HostCpu* a = d.samples[0].find<HostCpu>();
     const HostCpu* c = d.samples[1].find<HostCpu>();
@@ -220,7 +223,8 @@ TEST_CASE("a record longer than its structure decodes, its extra bytes ignored")
     b.counter_sample(1, 2, 1).add_raw(HostMemory::format, body_of(m) + std::string(12, '\x7f'));
     b.add(sample_cpu());
     std::string bytes = b.build();
-    Datagram d = decode_datagram(Exact(bytes).view());
+    Exact e(bytes);
+    Datagram d = decode_datagram(e.view());
     REQUIRE(d.samples.size() == 1);
     const CounterSample& s = d.samples[0];
     CHECK(s.errors.empty());
@@ -238,7 +242,8 @@ TEST_CASE("a record shorter than its structure costs that record only, with a co
     b.counter_sample(1, 2, 1).add(sample_cpu()).add_raw(HostMemory::format, short_body);
     b.add(HostNetIo{});
     std::string bytes = b.build();
-    Datagram d = decode_datagram(Exact(bytes).view());
+    Exact e(bytes);
+    Datagram d = decode_datagram(e.view());
     REQUIRE(d.samples.size() == 1);
     const CounterSample& s = d.samples[0];
     REQUIRE(s.errors.size() == 1);
@@ -257,7 +262,8 @@ TEST_CASE("unknown record formats, and any other enterprise, are kept raw and co
         .add_raw((4300u << 12) | HostCpu::format, body_of(sample_cpu()))
         .add(sample_cpu());
     std::string bytes = b.build();
-    Datagram d = decode_datagram(Exact(bytes).view());
+    Exact e(bytes);
+    Datagram d = decode_datagram(e.view());
     const CounterSample& s = d.samples.at(0);
     CHECK(s.unknown_records == 2);
     REQUIRE(s.records.size() == 3);
@@ -275,7 +281,8 @@ TEST_CASE("flow samples and unknown sample formats are skipped by length and cou
     b.counter_sample(5, 2, 1).add(sample_cpu());
     b.raw_sample((9u << 12) | 4, std::string(8, '\0'));  // enterprise 9: not ours
     std::string bytes = b.build();
-    Datagram d = decode_datagram(Exact(bytes).view());
+    Exact e(bytes);
+    Datagram d = decode_datagram(e.view());
     CHECK(d.num_samples == 5);
     CHECK(d.flow_samples == 2);
     CHECK(d.unknown_samples == 2);
@@ -301,7 +308,8 @@ TEST_CASE("huge num_samples, num_records and adapter counts are clean errors") {
         .add_raw(HostAdapters::format, u32s(1) + u32s(4) + u32s(0x40000000))
         .add(sample_cpu());
     bytes = b.build();
-    Datagram d = decode_datagram(Exact(bytes).view());
+    Exact e(bytes);
+    Datagram d = decode_datagram(e.view());
     const CounterSample& s = d.samples.at(0);
     REQUIRE(s.errors.size() == 2);
     CHECK(s.errors[0].message.find("count") != std::string::npos);
@@ -319,7 +327,8 @@ TEST_CASE("a string longer than its bound costs its record") {
     h.hostname.value = name64;
     b.add(h);
     std::string bytes = b.build();
-    Datagram d = decode_datagram(Exact(bytes).view());
+    Exact e(bytes);
+    Datagram d = decode_datagram(e.view());
     const CounterSample& s = d.samples.at(0);
     REQUIRE(s.errors.size() == 2);
     CHECK(s.errors[0].message.find("exceeds 64") != std::string::npos);

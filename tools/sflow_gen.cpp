@@ -106,6 +106,7 @@ uint64_t send_all(GenResult& g, const Dest& dest, const SendOptions& so, uint32_
     for (size_t i = 0; i < n; ++i) {
         iov[i] = {g.datagrams[i].bytes.data(), g.datagrams[i].bytes.size()};
         msgs[i].msg_hdr = {};
+        // Not connected: nothing listening yet is not an error (no ICMP refusals).
         msgs[i].msg_hdr.msg_name = const_cast<sockaddr_storage*>(&dest.addr);
         msgs[i].msg_hdr.msg_namelen = dest.len;
         msgs[i].msg_hdr.msg_iov = &iov[i];

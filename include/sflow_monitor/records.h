@@ -365,6 +365,9 @@ class XdrReader;
 // when the body is shorter than the structure needs or a string exceeds its bound. Bytes
 // beyond the known fields (a newer agent) are ignored.
 RecordValue decode_record(uint32_t data_format, XdrReader& body);
+// The same, decoding in place into `out` (no temporary record); `out` is monostate for an
+// unknown format and unspecified after a throw.
+void decode_record(uint32_t data_format, XdrReader& body, RecordValue& out);
 
 // Calls f(T{}) for every known record type T, in RecordValue order. Lets tests and tools
 // iterate every structure without a second list of them.

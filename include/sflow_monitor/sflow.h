@@ -37,6 +37,7 @@ struct Address {
 };
 
 struct Record {
+    Record() {}  // user-provided: emplace_back() then skips zeroing the whole variant (hot path)
     uint32_t data_format = 0;  // enterprise << 12 | format
     size_t offset = 0;         // of the record header, from the start of the decoded buffer
     std::string_view body;     // exactly `length` bytes as sent

@@ -63,6 +63,7 @@ struct EntityInfo {
 struct StoreStats {
     uint64_t map_size = 0, used_bytes = 0, samples = 0, entities = 0;
     int64_t oldest_ms = 0;  // 0 when empty
+    uint64_t purged_for_space = 0;  // samples dropped early because the map was filling up
 };
 
 class Store {

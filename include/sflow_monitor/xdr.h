@@ -90,11 +90,14 @@ public:
     }
 
 private:
+    // The check is inline and the throw out of line, so the hot path stays a compare.
     void need(size_t n, const char* what) const {
-        if (remaining() < n)
-            throw DecodeError(offset(), std::string("truncated ") + what + ": need " +
-                                            std::to_string(n) + " bytes, have " +
-                                            std::to_string(remaining()));
+        if (__builtin_expect(remaining() < n, 0)) overrun(n, what);
+    }
+    [[noreturn]] __attribute__((noinline, cold)) void overrun(size_t n, const char* what) const {
+        throw DecodeError(offset(), std::string("truncated ") + what + ": need " +
+                                        std::to_string(n) + " bytes, have " +
+                                        std::to_string(remaining()));
     }
     const uint8_t* p_;
     const uint8_t* end_;

@@ -1,0 +1,292 @@
+#include <doctest/doctest.h>
+#include <json/json.h>
+
+#include <memory>
+#include <set>
+
+#include "sflow_monitor/api.h"
+#include "sflow_monitor/encode.h"
+#include "sflow_monitor/ingest.h"
+#include "sflow_monitor/methods.h"
+#include "test_util.h"
+
+using namespace sfm;
+using sfm::test::TempDir;
+
+namespace {
+
+Json::Value parse(const std::string& s) {
+    Json::Value v;
+    std::string errs;
+    Json::CharReaderBuilder b;
+    std::unique_ptr<Json::CharReader> r(b.newCharReader());
+    REQUIRE_MESSAGE(r->parse(s.data(), s.data() + s.size(), &v, &errs), "not JSON: " << s);
+    return v;
+}
+
+std::vector<std::string> keys_in_order(const std::string& object_text) {
+    // jsoncpp sorts member names, so read the order from the text itself
+    std::vector<std::string> keys;
+    int depth = 0;
+    for (size_t i = 0; i < object_text.size(); ++i) {
+        char c = object_text[i];
+        if (c == '{' || c == '[') ++depth;
+        else if (c == '}' || c == ']') --depth;
+        else if (c == '"') {
+            size_t end = object_text.find('"', i + 1);
+            if (depth == 1 && object_text[end + 1] == ':') keys.push_back(object_text.substr(i + 1, end - i - 1));
+            i = end;
+        }
+    }
+    return keys;
+}
+
+// A store with one host (10.12.25.25) and one VM (web01 on it) sampled at 1000, 2000, ... ms.
+struct Fixture {
+    TempDir dir;
+    Store store{{dir / "db", 64 << 20, 7 * 86400000LL}};
+    Stats stats;
+    Api api{ApiOptions{}, store, stats};
+
+    void ingest(const std::string& agent, int64_t ts, uint32_t seq, const std::string& vm = "web01") {
+        HostCpu cpu;
+        cpu.cpu_load_one = 4.62f;
+        cpu.cpu_load_five = 4.93f;
+        cpu.cpu_load_fifteen = 5.07f;
+        cpu.cpu_num = 40;
+        cpu.cpu_user = 3417511050u;
+        cpu.cpu_contexts = seq;
+        cpu.cpu_steal = 5;
+        HostDiskIo disk;
+        disk.part_max_used.value = 4975;
+        HostDescr descr;
+        descr.hostname.value = "cloud25025";
+        descr.machine_type.value = 3;
+        descr.os_name.value = 2;
+        descr.os_release.value = "3.10.0-123.8.1.el7.x86_64";
+        HostDescr vdescr;
+        vdescr.hostname.value = vm;
+        VirtCpu vcpu;
+        vcpu.vcpu_state = 1;
+        vcpu.vcpu_cpu_count = 2;
+        vcpu.vcpu_cpu_time = seq * 10;
+        HostParent parent;
+        parent.container_type = 2;
+        parent.container_index = 1;
+        DatagramBuilder b(*Address::parse(agent), 100001, seq, seq * 1000);
+        b.counter_sample(seq, 3, 100001).add(vcpu).add(parent).add(vdescr);
+        b.counter_sample(seq, 2, 1).add(disk).add(cpu).add(descr);
+        std::string bytes = b.build();
+        std::vector<StoredSample> out;
+        samples_to_store(decode_datagram(bytes), ts, out, stats);
+        store.write(out);
+    }
+    std::string call(const std::string& body, int64_t now = 1'000'000) {
+        HttpReply r = api.handle(body, now);
+        CHECK(r.status == 200);
+        return r.body;
+    }
+    Json::Value rpc(const std::string& body, int64_t now = 1'000'000) { return parse(call(body, now)); }
+};
+
+}  // namespace
+
+TEST_CASE("the spec's error examples get the spec's answers") {
+    Fixture f;
+    CHECK(f.call(R"({"jsonrpc": "2.0", "method": "foobar", "id": "1"})") ==
+          R"({"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":"1"})");
+    CHECK(f.call(R"({"jsonrpc": "2.0", "method": "foobar, "params": "bar", "baz])") ==
+          R"({"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error"},"id":null})");
+    CHECK(f.call(R"({"jsonrpc": "2.0", "method": "foobar", "params": "bar"})") ==
+          R"({"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request"},"id":null})");
+}
+
+TEST_CASE("host.cpu returns the window's records with the spec's keys in the spec's order") {
+    Fixture f;
+    for (int i = 1; i <= 5; ++i) f.ingest("10.12.25.25", i * 1000, uint32_t(i));
+    std::string body =
+        f.call(R"({"jsonrpc":"2.0","method":"host.cpu","params":{"ip":"10.12.25.25","timestamp":4000},"id":7})");
+    Json::Value v = parse(body);
+    REQUIRE(v["result"].size() == 4);
+    CHECK(v["result"][0]["timestamp"].asInt64() == 1000);
+    CHECK(v["result"][3]["timestamp"].asInt64() == 4000);
+    CHECK(v["result"][3]["cpu_contexts"].asUInt() == 4);
+    CHECK(v["id"].asInt() == 7);
+    size_t first = body.find("{\"host_ip\"");
+    std::string one = body.substr(first, body.find('}', first) - first + 1);
+    CHECK(keys_in_order(one) ==
+          std::vector<std::string>{"host_ip", "timestamp", "cpu_load_one", "cpu_load_five",
+                                   "cpu_load_fifteen", "cpu_proc_run", "cpu_proc_total", "cpu_num",
+                                   "cpu_speed", "cpu_uptime", "cpu_user", "cpu_nice", "cpu_system",
+                                   "cpu_idle", "cpu_waiting_io", "cpu_intr", "cpu_sintr",
+                                   "cpu_interrupts", "cpu_contexts"});
+    CHECK(one.find("\"cpu_load_one\":4.62,") != std::string::npos);
+    CHECK(one.find("\"cpu_user\":3417511050,") != std::string::npos);
+}
+
+TEST_CASE("the window is timestamp - 600000 < t <= timestamp, and timestamp may be a digit string") {
+    Fixture f;
+    f.ingest("10.0.0.1", 1'000'000, 1);
+    f.ingest("10.0.0.1", 1'600'000, 2);
+    auto n = [&](const std::string& ts) {
+        return f.rpc(R"({"jsonrpc":"2.0","method":"host.cpu","params":{"ip":"10.0.0.1","timestamp":)" + ts +
+                     R"(},"id":1})")["result"].size();
+    };
+    CHECK(n("1600000") == 1);      // 1000000 is exactly 600000 before: excluded
+    CHECK(n("1599999") == 1);
+    CHECK(n("\"1599999\"") == 1);
+    CHECK(n("999999") == 0);
+    CHECK(n("2199999") == 1);
+    CHECK(n("2200000") == 0);
+    // without timestamp: now
+    CHECK(f.rpc(R"({"jsonrpc":"2.0","method":"host.cpu","params":["10.0.0.1"],"id":1})", 1'600'000)["result"].size() == 1);
+}
+
+TEST_CASE("bad parameters get -32602 naming the parameter") {
+    Fixture f;
+    auto err = [&](const std::string& params) {
+        return f.rpc(R"({"jsonrpc":"2.0","method":"host.cpu","params":)" + params + R"(,"id":1})")["error"];
+    };
+    Json::Value e = err("{}");
+    CHECK(e["code"].asInt() == -32602);
+    CHECK(e["data"]["param"].asString() == "ip");
+    CHECK(e["data"]["reason"].asString() == "missing");
+    CHECK(err(R"({"ip": 10})")["data"]["param"].asString() == "ip");
+    CHECK(err(R"({"ip": "10.0.0.1", "timestamp": 1.5})")["data"]["param"].asString() == "timestamp");
+    CHECK(err(R"({"ip": "10.0.0.1", "timestamp": "12a"})")["data"]["param"].asString() == "timestamp");
+    CHECK(err(R"({"ip": "10.0.0.1", "timestamp": -5})")["code"].asInt() == -32602);
+    CHECK(err(R"(["10.0.0.1", 1, 2, 3, 4, 5])")["code"].asInt() == -32602);
+    CHECK(err(R"({"ip": "10.0.0.1", "bogus": 1})")["data"]["param"].asString() == "bogus");
+    CHECK(f.rpc(R"({"jsonrpc":"2.0","method":"virt.cpu","params":{},"id":1})")["error"]["data"]["param"].asString() == "hostname");
+}
+
+TEST_CASE("an unknown or unparseable ip is an empty result, not an error") {
+    Fixture f;
+    f.ingest("10.0.0.1", 1000, 1);
+    CHECK(f.rpc(R"({"jsonrpc":"2.0","method":"host.memory","params":{"ip":"10.9.9.9"},"id":1})")["result"] == Json::Value(Json::arrayValue));
+    CHECK(f.rpc(R"({"jsonrpc":"2.0","method":"host.memory","params":{"ip":"nonsense"},"id":1})")["result"] == Json::Value(Json::arrayValue));
+}
+
+TEST_CASE("ids come back with their JSON type") {
+    Fixture f;
+    CHECK(f.call(R"({"jsonrpc":"2.0","method":"virt.description","id":"abc"})").find("\"id\":\"abc\"") != std::string::npos);
+    CHECK(f.call(R"({"jsonrpc":"2.0","method":"virt.description","id":12345678901234})").find("\"id\":12345678901234}") != std::string::npos);
+    CHECK(f.call(R"({"jsonrpc":"2.0","method":"virt.description","id":1.5})").find("\"id\":1.5}") != std::string::npos);
+    CHECK(f.call(R"({"jsonrpc":"2.0","method":"virt.description","id":2.0})").find("\"id\":2.0}") != std::string::npos);
+    CHECK(f.call(R"({"jsonrpc":"2.0","method":"virt.description","id":null})").find("\"id\":null}") != std::string::npos);
+    CHECK(f.rpc(R"({"jsonrpc":"2.0","method":"virt.description","id":[1]})")["error"]["code"].asInt() == -32600);
+    CHECK(f.rpc(R"({"jsonrpc":"2.0","method":"virt.description","id":{}})")["error"]["code"].asInt() == -32600);
+}
+
+TEST_CASE("notifications get HTTP 204 and batches answer every request that has an id") {
+    Fixture f;
+    HttpReply r = f.api.handle(R"({"jsonrpc":"2.0","method":"host.description"})", 1);
+    CHECK(r.status == 204);
+    CHECK(r.body.empty());
+    r = f.api.handle(R"([{"jsonrpc":"2.0","method":"host.description"},{"jsonrpc":"2.0","method":"nope"}])", 1);
+    CHECK(r.status == 204);
+    Json::Value v = f.rpc(R"([{"jsonrpc":"2.0","method":"host.description"},
+                              {"jsonrpc":"2.0","method":"host.description","id":1},
+                              1,
+                              {"jsonrpc":"2.0","method":"nope","id":2}])");
+    REQUIRE(v.isArray());
+    REQUIRE(v.size() == 3);
+    CHECK(v[0]["id"].asInt() == 1);
+    CHECK(v[0]["result"].isArray());
+    CHECK(v[1]["error"]["code"].asInt() == -32600);
+    CHECK(v[2]["error"]["code"].asInt() == -32601);
+    Json::Value empty = f.rpc("[]");
+    CHECK(empty["error"]["code"].asInt() == -32600);
+}
+
+TEST_CASE("invalid requests of every shape get -32600 and never crash") {
+    Fixture f;
+    for (const char* body : {R"(1)", R"("x")", R"(null)", R"({})", R"({"jsonrpc":"1.0","method":"host.description","id":1})",
+                             R"({"jsonrpc":2.0,"method":"host.description","id":1})",
+                             R"({"jsonrpc":"2.0","method":5,"id":1})", R"({"jsonrpc":"2.0","id":1})",
+                             R"({"jsonrpc":"2.0","method":"host.cpu","params":5,"id":1})"}) {
+        CAPTURE(body);
+        CHECK(f.rpc(body)["error"]["code"].asInt() == -32600);
+    }
+    CHECK(f.rpc("")["error"]["code"].asInt() == -32700);
+    CHECK(f.rpc("{\"jsonrpc\":\"2.0\"} trailing")["error"]["code"].asInt() == -32700);
+    std::string deep(100000, '[');
+    CHECK(f.rpc(deep)["error"]["code"].asInt() != 0);
+    std::string nested = std::string(100, '[') + std::string(100, ']');
+    CHECK(f.rpc(nested)["error"]["code"].asInt() == -32600);
+}
+
+TEST_CASE("host.description and virt.description describe what was seen, sorted") {
+    Fixture f;
+    f.ingest("10.0.0.2", 1000, 1, "web02");
+    f.ingest("10.0.0.1", 1000, 1, "web01");
+    f.ingest("10.0.0.3", 2000, 2, "web01");  // web01 migrated to 10.0.0.3
+    std::string body = f.call(R"({"jsonrpc":"2.0","method":"host.description","id":1})");
+    Json::Value h = parse(body)["result"];
+    REQUIRE(h.size() == 3);
+    CHECK(h[0]["host_ip"].asString() == "10.0.0.1");
+    CHECK(h[0]["hostname"].asString() == "cloud25025");
+    CHECK(h[0]["machine_type"].asString() == "x86_64");
+    CHECK(h[0]["os_name"].asString() == "linux");
+    CHECK(h[0]["os_release"].asString() == "3.10.0-123.8.1.el7.x86_64");
+    size_t at = body.find("{\"host_ip\"");
+    CHECK(keys_in_order(body.substr(at, body.find('}', at) - at + 1)) ==
+          std::vector<std::string>{"host_ip", "hostname", "machine_type", "os_name", "os_release"});
+    Json::Value v = f.rpc(R"({"jsonrpc":"2.0","method":"virt.description","id":1})")["result"];
+    REQUIRE(v.size() == 2);
+    CHECK(v[0]["hostname"].asString() == "web01");
+    CHECK(v[0]["host_ip"].asString() == "10.0.0.3");
+    CHECK(v[1]["host_ip"].asString() == "10.0.0.2");
+    Json::Value c = f.rpc(R"({"jsonrpc":"2.0","method":"virt.cpu","params":["web01", 2000],"id":1})")["result"];
+    REQUIRE(c.size() == 2);
+    CHECK(c[0]["host_ip"].asString() == "10.0.0.1");
+    CHECK(c[1]["host_ip"].asString() == "10.0.0.3");
+    CHECK(c[1]["hostname"].asString() == "web01");
+    CHECK(c[1]["vcpu_cpu_time"].asUInt() == 20);
+}
+
+TEST_CASE("part_max_used is written as a percentage with two decimals") {
+    Fixture f;
+    f.ingest("10.0.0.1", 1000, 1);
+    std::string body = f.call(R"({"jsonrpc":"2.0","method":"host.disk","params":{"ip":"10.0.0.1","timestamp":1000},"id":1})");
+    CHECK(body.find("\"part_max_used\":49.75,") != std::string::npos);
+}
+
+TEST_CASE("a hostname that is not valid UTF-8 still comes out as valid JSON") {
+    Fixture f;
+    f.ingest("10.0.0.1", 1000, 1, std::string("bad\xff\x01\"name", 10));
+    Json::Value v = f.rpc(R"({"jsonrpc":"2.0","method":"virt.description","id":1})");
+    REQUIRE(v["result"].size() == 1);
+    CHECK(v["result"][0]["hostname"].asString().find("bad") == 0);
+}
+
+TEST_CASE("from/to ranges and limit select records; spans over the maximum are refused") {
+    Fixture f;
+    for (int i = 1; i <= 10; ++i) f.ingest("10.0.0.1", i * 1000, uint32_t(i));
+    auto res = [&](const std::string& p) {
+        return f.rpc(R"({"jsonrpc":"2.0","method":"host.cpu","params":{"ip":"10.0.0.1",)" + p + R"(},"id":1})");
+    };
+    CHECK(res(R"("from":2000,"to":5000)")["result"].size() == 4);
+    CHECK(res(R"("from":2000,"to":5000,"limit":2)")["result"][1]["timestamp"].asInt64() == 3000);
+    CHECK(res(R"("from":5000,"to":2000)")["error"]["code"].asInt() == -32602);
+    CHECK(res(R"("from":0,"to":100000000)")["error"]["data"]["param"].asString() == "to");
+    CHECK(res(R"("from":2000,"timestamp":5000)")["error"]["code"].asInt() == -32602);
+    CHECK(res(R"("limit":0)")["error"]["data"]["param"].asString() == "limit");
+}
+
+TEST_CASE("rpc.discover lists every method of the table with its params") {
+    Fixture f;
+    Json::Value d = f.rpc(R"({"jsonrpc":"2.0","method":"rpc.discover","id":1})")["result"];
+    CHECK(d["openrpc"].asString() == "1.2.6");
+    std::set<std::string> names;
+    for (auto& m : d["methods"]) names.insert(m["name"].asString());
+    for (auto& m : method_table()) CHECK(names.count(m.name) == 1);
+    CHECK(names.count("host.cpu") == 1);
+}
+
+TEST_CASE("a body over the limit is refused with a JSON-RPC error") {
+    Fixture f;
+    std::string big(70000, ' ');
+    Json::Value v = parse(f.api.handle(big, 1).body);
+    CHECK(v["error"]["code"].asInt() == -32600);
+}

@@ -1,0 +1,137 @@
+#include <doctest/doctest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sflow_monitor/encode.h"
+#include "sflow_monitor/ingest.h"
+#include "test_util.h"
+
+using namespace sfm;
+using sfm::test::TempDir;
+using sfm::test::wait_for;
+
+namespace {
+
+std::string host_datagram(const std::string& agent, uint32_t seq) {
+    HostCpu cpu;
+    cpu.cpu_user = seq;
+    HostDescr d;
+    d.hostname.value = "h";
+    return DatagramBuilder(*Address::parse(agent), 100001, seq, seq * 1000)
+        .counter_sample(seq, 2, 1)
+        .add(cpu)
+        .add(d)
+        .build();
+}
+
+void send_to(uint16_t port, const std::string& bytes) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    close(fd);
+}
+
+size_t stored(const Store& st, const std::string& agent) {
+    size_t n = 0;
+    st.scan(Entity::host, Address::parse(agent)->raw(), 0, INT64_MAX / 2,
+            [&](const SampleMeta&, std::string_view) { ++n; });
+    return n;
+}
+
+struct Running {
+    TempDir dir;
+    Store store{{dir / "db", 64 << 20, 7 * 86400000LL}};
+    Stats stats;
+    Ingest ingest;
+    explicit Running(IngestOptions o) : ingest(adjust(o), store, stats) { ingest.start(); }
+    static IngestOptions& adjust(IngestOptions& o) {
+        o.listen = "127.0.0.1";
+        o.port = 0;
+        o.flush_ms = 50;
+        return o;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("datagrams sent over UDP become queryable samples, and a malformed one costs only itself") {
+    Running r(IngestOptions{});
+    send_to(r.ingest.port(), host_datagram("10.0.0.1", 1));
+    std::string bad = host_datagram("10.0.0.1", 2);
+    bad.resize(bad.size() - 7);  // truncated
+    send_to(r.ingest.port(), bad);
+    send_to(r.ingest.port(), std::string("\x00\x00\x00\x04 not sflow", 15));
+    send_to(r.ingest.port(), host_datagram("10.0.0.1", 3));
+    REQUIRE(wait_for([&] { return r.stats.datagrams_received == 4; }));
+    REQUIRE(wait_for([&] { return stored(r.store, "10.0.0.1") == 2; }));
+    CHECK(r.stats.rejected_malformed == 1);
+    CHECK(r.stats.rejected_version == 1);
+    CHECK(r.stats.datagrams_decoded == 2);
+    CHECK(r.stats.samples_stored == 2);
+    auto agents = r.stats.agents_snapshot();
+    REQUIRE(agents.size() == 1);
+    CHECK(agents.begin()->second.sub_agents[100001].lost == 1);  // sequence 2 never decoded
+}
+
+TEST_CASE("agents outside the allow-list are rejected and counted") {
+    IngestOptions o;
+    o.allow = {"10.1.0.0/16", "2001:db8::/32"};
+    Running r(o);
+    send_to(r.ingest.port(), host_datagram("10.2.0.1", 1));
+    send_to(r.ingest.port(), host_datagram("10.1.200.7", 1));
+    send_to(r.ingest.port(), host_datagram("2001:db8::1", 1));
+    REQUIRE(wait_for([&] { return r.stats.datagrams_received == 3; }));
+    REQUIRE(wait_for([&] { return r.stats.samples_stored == 2; }));
+    CHECK(r.stats.rejected_not_allowed == 1);
+    CHECK(stored(r.store, "10.2.0.1") == 0);
+    CHECK(stored(r.store, "10.1.200.7") == 1);
+}
+
+TEST_CASE("with require_source_match an agent address that is not the UDP source is rejected") {
+    IngestOptions o;
+    o.require_source_match = true;
+    Running r(o);
+    send_to(r.ingest.port(), host_datagram("10.9.9.9", 1));  // spoofed: sent from 127.0.0.1
+    send_to(r.ingest.port(), host_datagram("127.0.0.1", 1));
+    REQUIRE(wait_for([&] { return r.stats.datagrams_received == 2; }));
+    REQUIRE(wait_for([&] { return r.stats.samples_stored == 1; }));
+    CHECK(r.stats.rejected_spoofed == 1);
+    CHECK(stored(r.store, "127.0.0.1") == 1);
+}
+
+TEST_CASE("a bad allow-list entry is refused at start") {
+    TempDir dir;
+    Store store({dir / "db", 64 << 20, 1000});
+    Stats stats;
+    IngestOptions o;
+    o.port = 0;
+    o.listen = "127.0.0.1";
+    o.allow = {"10.0.0.0/33"};
+    Ingest in(o, store, stats);
+    CHECK_THROWS(in.start());
+}
+
+TEST_CASE("VM samples are stored by hostname even before their host is seen; nameless ones are ignored") {
+    HostDescr d;
+    d.hostname.value = "vm-a";
+    VirtMemory m;
+    m.vmem_memory = 1 << 30;
+    std::string bytes = DatagramBuilder(*Address::parse("10.0.0.5"), 100001, 1, 1)
+                            .counter_sample(1, 3, 100007).add(m).add(d)
+                            .counter_sample(1, 3, 100008).add(m)
+                            .build();
+    Stats stats;
+    std::vector<StoredSample> out;
+    samples_to_store(decode_datagram(bytes), 77, out, stats);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].kind == Entity::vm);
+    CHECK(out[0].name == "vm-a");
+    CHECK(out[0].meta.agent.text() == "10.0.0.5");
+    CHECK(out[0].meta.source_index == 100007);
+    CHECK(stats.samples_ignored == 1);
+}

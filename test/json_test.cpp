@@ -1,0 +1,173 @@
+// json_test.cpp — JsonWriter: always valid JSON whatever the bytes, exact numbers.
+#include <doctest/doctest.h>
+#include <json/json.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "sflow_monitor/json.h"
+
+using namespace sfm;
+
+namespace {
+
+Json::Value parse(const std::string& text) {
+    Json::CharReaderBuilder rb;
+    rb["strictRoot"] = true;
+    std::unique_ptr<Json::CharReader> reader(rb.newCharReader());
+    Json::Value v;
+    std::string errs;
+    bool ok = reader->parse(text.data(), text.data() + text.size(), &v, &errs);
+    REQUIRE_MESSAGE(ok, "not valid JSON: " << text << " (" << errs << ")");
+    return v;
+}
+
+// The string as JsonWriter writes it, parsed back.
+std::string round_trip(std::string_view s) {
+    std::string out = "[";
+    JsonWriter(out).string(s);
+    out += "]";
+    return parse(out)[0].asString();
+}
+
+std::string num(float f) {
+    std::string out;
+    JsonWriter(out).number(f);
+    return out;
+}
+
+std::string hundredths(int32_t v) {
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object();
+    w("p", Hundredths{v});
+    w.end_object();
+    return out;
+}
+
+const std::string kFffd = "\xEF\xBF\xBD";
+
+}  // namespace
+
+TEST_CASE("quotes, backslashes and control characters are escaped and read back unchanged") {
+    std::string s = "a\"b\\c/d\n\r\t\b\f";
+    s += std::string(1, '\0') + "\x01\x1f\x7f end";
+    CHECK(round_trip(s) == s);
+    std::string out;
+    JsonWriter(out).string(std::string("\x01", 1));
+    CHECK(out == "\"\\u0001\"");
+}
+
+TEST_CASE("valid utf-8 passes through unchanged") {
+    std::string s = "h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF";  // é € 😀 U+10FFFF
+    std::string out;
+    JsonWriter(out).string(s);
+    CHECK(out == "\"" + s + "\"");
+    CHECK(round_trip(s) == s);
+}
+
+TEST_CASE("invalid utf-8 becomes U+FFFD per bad byte and the output stays valid JSON") {
+    CHECK(round_trip("\xff") == kFffd);
+    CHECK(round_trip("a\x80z") == "a" + kFffd + "z");
+    CHECK(round_trip("\xC0\xAF") == kFffd + kFffd);                      // overlong '/'
+    CHECK(round_trip("\xE0\x80\xAF") == kFffd + kFffd + kFffd);          // overlong, 3 bytes
+    CHECK(round_trip("\xED\xA0\x80") == kFffd + kFffd + kFffd);          // UTF-16 surrogate
+    CHECK(round_trip("\xF4\x90\x80\x80") == kFffd + kFffd + kFffd + kFffd);  // above U+10FFFF
+    CHECK(round_trip("ok\xE2\x82") == "ok" + kFffd + kFffd);             // cut at the end
+    CHECK(round_trip("\xC3") == kFffd);
+}
+
+TEST_CASE("random byte strings always give valid JSON") {
+    std::mt19937 rng(42);
+    for (int i = 0; i < 2000; ++i) {
+        std::string s(rng() % 40, '\0');
+        for (auto& c : s) c = char(rng());
+        round_trip(s);  // REQUIREs validity
+    }
+}
+
+TEST_CASE("floats print as the shortest decimal that reads back as the same float") {
+    CHECK(num(4.62f) == "4.62");
+    CHECK(num(0.79f) == "0.79");
+    CHECK(num(5.07f) == "5.07");
+    CHECK(num(0.0f) == "0");
+    CHECK(num(100.0f) == "100");
+    CHECK(num(std::nanf("")) == "null");
+    CHECK(num(std::numeric_limits<float>::infinity()) == "null");
+    std::mt19937 rng(7);
+    for (int i = 0; i < 10000; ++i) {
+        uint32_t bits = rng();
+        float f;
+        std::memcpy(&f, &bits, 4);
+        if (!std::isfinite(f)) continue;
+        std::string s = num(f);
+        CHECK(std::strtof(s.c_str(), nullptr) == f);
+        parse("[" + s + "]");
+    }
+}
+
+TEST_CASE("hundredths print as exact decimals and -1 as null") {
+    CHECK(hundredths(4975) == "{\"p\":49.75}");
+    CHECK(hundredths(6863) == "{\"p\":68.63}");
+    CHECK(hundredths(5) == "{\"p\":0.05}");
+    CHECK(hundredths(10) == "{\"p\":0.1}");
+    CHECK(hundredths(100) == "{\"p\":1}");
+    CHECK(hundredths(0) == "{\"p\":0}");
+    CHECK(hundredths(10000) == "{\"p\":100}");
+    CHECK(hundredths(-1) == "{\"p\":null}");
+    CHECK(parse(hundredths(4975))["p"].asDouble() == 49.75);
+}
+
+TEST_CASE("64-bit integers print exactly, up to their limits") {
+    std::string out = "[";
+    JsonWriter w(out);
+    w.number(std::numeric_limits<uint64_t>::max());
+    out += ",";
+    w.number(std::numeric_limits<int64_t>::min());
+    out += ",";
+    w.number(uint32_t(4294967295u));
+    out += "]";
+    CHECK(out == "[18446744073709551615,-9223372036854775808,4294967295]");
+    Json::Value v = parse(out);
+    CHECK(v[0].asUInt64() == std::numeric_limits<uint64_t>::max());
+    CHECK(v[1].asInt64() == std::numeric_limits<int64_t>::min());
+}
+
+TEST_CASE("a record's fields are written as one valid object, absent trailing fields omitted") {
+    HostCpu cpu;
+    cpu.cpu_load_one = 4.62f;
+    cpu.cpu_idle = 7;
+    cpu.cpu_steal = 3;
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object();
+    w.fields(cpu);
+    w.end_object();
+    Json::Value v = parse(out);
+    CHECK(v["cpu_load_one"].asDouble() == doctest::Approx(4.62));
+    CHECK(out.find("\"cpu_load_one\":4.62") != std::string::npos);
+    CHECK(v["cpu_idle"].asUInt() == 7);
+    CHECK(v["cpu_steal"].asUInt() == 3);
+    CHECK(!v.isMember("cpu_guest"));
+    CHECK(!v.isMember("cpu_guest_nice"));
+
+    HostAdapters ad;
+    ad.adapters.resize(2);
+    ad.adapters[0].if_index = 4;
+    ad.adapters[0].macs.resize(2);
+    ad.adapters[0].macs[1].bytes = {0x52, 0x54, 0, 0xaa, 0, 1};
+    out.clear();
+    w.begin_object();
+    w.fields(ad);
+    w.end_object();
+    v = parse(out);
+    REQUIRE(v["adapters"].size() == 2);
+    CHECK(v["adapters"][0]["if_index"].asUInt() == 4);
+    CHECK(v["adapters"][0]["macs"][1].asString() == "52:54:00:aa:00:01");
+    CHECK(v["adapters"][1]["macs"].size() == 0);
+}

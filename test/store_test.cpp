@@ -1,0 +1,132 @@
+#include <doctest/doctest.h>
+
+#include "sflow_monitor/encode.h"
+#include "sflow_monitor/store.h"
+#include "test_util.h"
+
+using namespace sfm;
+using sfm::test::TempDir;
+
+namespace {
+
+StoredSample host_sample(const std::string& ip, int64_t ts, uint32_t seq, uint32_t load_milli = 0) {
+    StoredSample s;
+    s.kind = Entity::host;
+    s.name = std::string(Address::parse(ip)->raw());
+    s.meta.ts_ms = ts;
+    s.meta.agent = *Address::parse(ip);
+    s.meta.sample_sequence = seq;
+    s.meta.source_class = 2;
+    s.meta.source_index = 1;
+    HostCpu cpu;
+    cpu.cpu_load_one = float(load_milli) / 1000;
+    cpu.cpu_user = seq;
+    std::string recs;
+    XdrWriter(recs).u32(1);
+    encode_record(recs, cpu);
+    s.records_raw = recs;
+    return s;
+}
+
+std::vector<int64_t> times(const Store& st, const std::string& ip, int64_t after, int64_t upto,
+                           size_t limit = SIZE_MAX, bool newest_first = false) {
+    std::vector<int64_t> out;
+    st.scan(Entity::host, Address::parse(ip)->raw(), after, upto,
+            [&](const SampleMeta& m, std::string_view) { out.push_back(m.ts_ms); }, limit, newest_first);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a window scan returns one entity's samples with after < t <= upto, oldest first") {
+    TempDir dir;
+    Store st({dir / "db", 64 << 20, 7 * 86400000LL});
+    std::vector<StoredSample> batch;
+    for (int i = 0; i < 10; ++i) batch.push_back(host_sample("10.0.0.1", 1000 + i * 100, i + 1));
+    batch.push_back(host_sample("10.0.0.2", 1500, 1));
+    st.write(batch);
+    CHECK(times(st, "10.0.0.1", 1100, 1400) == std::vector<int64_t>{1200, 1300, 1400});
+    CHECK(times(st, "10.0.0.1", 0, 1000) == std::vector<int64_t>{1000});
+    CHECK(times(st, "10.0.0.2", 0, 5000) == std::vector<int64_t>{1500});
+    CHECK(times(st, "10.0.0.3", 0, 5000).empty());
+    CHECK(times(st, "10.0.0.1", 0, 5000, 2) == std::vector<int64_t>{1000, 1100});
+    CHECK(times(st, "10.0.0.1", 0, 1650, 2, true) == std::vector<int64_t>{1600, 1500});
+}
+
+TEST_CASE("a scan hands back the sample's meta and records exactly as written") {
+    TempDir dir;
+    Store st({dir / "db", 64 << 20, 7 * 86400000LL});
+    StoredSample s = host_sample("2001:db8::7", 5000, 42, 4620);
+    s.meta.sub_agent_id = 100001;
+    s.meta.datagram_sequence = 9;
+    s.meta.uptime = 123456;
+    st.write({s});
+    int seen = 0;
+    st.scan(Entity::host, s.name, 0, 6000, [&](const SampleMeta& m, std::string_view raw) {
+        ++seen;
+        CHECK(m.agent.text() == "2001:db8::7");
+        CHECK(m.sub_agent_id == 100001);
+        CHECK(m.datagram_sequence == 9);
+        CHECK(m.uptime == 123456);
+        CHECK(m.sample_sequence == 42);
+        CHECK(raw == s.records_raw);
+        CHECK(find_record<HostCpu>(raw)->cpu_load_one == 4.62f);
+    });
+    CHECK(seen == 1);
+}
+
+TEST_CASE("entities lists each host once with its newest sample") {
+    TempDir dir;
+    Store st({dir / "db", 64 << 20, 7 * 86400000LL});
+    st.write({host_sample("10.0.0.2", 2000, 2), host_sample("10.0.0.1", 1000, 1)});
+    st.write({host_sample("10.0.0.1", 3000, 3), host_sample("10.0.0.1", 2500, 9)});  // late arrival
+    auto es = st.entities(Entity::host);
+    REQUIRE(es.size() == 2);
+    CHECK(Address::from_raw(es[0].name).text() == "10.0.0.1");
+    CHECK(es[0].last.ts_ms == 3000);
+    CHECK(es[0].last.sample_sequence == 3);
+    CHECK(st.entities(Entity::vm).empty());
+}
+
+TEST_CASE("a reopened store still holds every sample written before it was closed") {
+    TempDir dir;
+    {
+        Store st({dir / "db", 64 << 20, 7 * 86400000LL});
+        std::vector<StoredSample> batch;
+        for (int i = 0; i < 500; ++i) batch.push_back(host_sample("10.0.0.1", 1000 + i, i));
+        st.write(batch);
+    }
+    Store st({dir / "db", 64 << 20, 7 * 86400000LL});
+    CHECK(times(st, "10.0.0.1", 0, 1 << 30).size() == 500);
+    CHECK(st.stats().samples == 500);
+}
+
+TEST_CASE("purge drops samples older than the retention and entities left empty") {
+    TempDir dir;
+    Store st({dir / "db", 64 << 20, 1000});
+    std::vector<StoredSample> batch;
+    for (int i = 0; i < 100; ++i) batch.push_back(host_sample("10.0.0.1", 10000 + i * 100, i));
+    batch.push_back(host_sample("10.0.0.9", 100, 1));
+    st.write(batch);
+    uint64_t n = st.purge(20000, 7);  // cutoff 19000: small transactions
+    CHECK(n == 90 + 1);
+    auto left = times(st, "10.0.0.1", 0, 1 << 30);
+    REQUIRE(left.size() == 10);
+    CHECK(left.front() == 19000);
+    CHECK(st.entities(Entity::host).size() == 1);
+}
+
+TEST_CASE("a full map makes the store drop its oldest data and keep taking writes") {
+    TempDir dir;
+    Store st({dir / "db", 2 << 20, 365 * 86400000LL});  // 2 MiB
+    int64_t ts = 1;
+    for (int round = 0; round < 400; ++round) {
+        std::vector<StoredSample> batch;
+        for (int i = 0; i < 50; ++i, ++ts) batch.push_back(host_sample("10.0.0.1", ts, uint32_t(ts)));
+        REQUIRE_NOTHROW(st.write(batch));
+    }
+    auto newest = times(st, "10.0.0.1", ts - 51, ts);
+    CHECK(newest.size() == 50);  // the last batch is all there
+    CHECK(times(st, "10.0.0.1", 0, 100).empty());  // the oldest is gone
+    CHECK(st.stats().used_bytes < st.stats().map_size);
+}
