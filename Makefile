@@ -79,6 +79,32 @@ stop:
 bench-decode: all
 	$(BUILD)/bench-decode
 
+# make fuzz FUZZ_SECONDS=N: each libFuzzer target fuzz/*_fuzz.cpp for N seconds (both at once),
+# under ASan+UBSan; the core is compiled again by clang into build/fuzz/ (never mixed with g++).
+# Findings land in build/fuzz/findings/; keep each one under test/regress/ (docs/reliability.md).
+FUZZ_SECONDS ?= 60
+FUZZ_CXXFLAGS := -std=c++17 -O1 -g -fno-omit-frame-pointer -pthread -MMD -MP -Iinclude \
+	$(shell pkg-config --cflags $(PKGS)) -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJS := $(CORE_SRCS:%.cpp=build/fuzz/%.o)
+FUZZERS   := build/fuzz/decoder-fuzz build/fuzz/rpc-fuzz
+.SECONDARY: $(FUZZ_OBJS) build/fuzz/fuzz/decoder_fuzz.o build/fuzz/fuzz/rpc_fuzz.o
+
+build/fuzz/%.o: %.cpp
+	@mkdir -p $(dir $@)
+	clang++ $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+build/fuzz/%-fuzz: build/fuzz/fuzz/%_fuzz.o $(FUZZ_OBJS)
+	clang++ -fsanitize=fuzzer,address,undefined $^ $(LDLIBS) -o $@
+
+fuzz: $(FUZZERS)
+	fuzz/run $(FUZZ_SECONDS)
+
+# make soak: crash safety (kill -9 under load), floods, bounded storage; figures in docs/reliability.md
+soak: all
+	BUILD=$(BUILD) scripts/crash-test
+	BUILD=$(BUILD) scripts/flood-test
+	BUILD=$(BUILD) scripts/soak-test
+
 clean:
 	rm -rf build
 

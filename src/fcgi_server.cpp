@@ -100,15 +100,16 @@ const char* reason(int status) {
     }
 }
 
-void send(FCGX_Stream* out, int status, const std::string& body, const char* extra_headers = "") {
+void respond(FCGX_Stream* out, int status, const std::string& body,
+             const char* content_type = "application/json-rpc", const char* extra_headers = "") {
     std::string head = "Status: " + std::to_string(status) + " " + reason(status) + "\r\n" +
                        extra_headers;
     if (status != 204)
-        head += "Content-Type: application/json-rpc\r\nContent-Length: " +
+        head += std::string("Content-Type: ") + content_type + "\r\nContent-Length: " +
                 std::to_string(body.size()) + "\r\n";
     head += "\r\n";
+    if (status != 204) head += body;
     FCGX_PutStr(head.data(), int(head.size()), out);
-    if (status != 204 && !body.empty()) FCGX_PutStr(body.data(), int(body.size()), out);
 }
 
 const char* const internal_error =
@@ -131,7 +132,7 @@ struct FcgiServer::Impl {
     void serve(FCGX_Request& req) {
         const char* method = FCGX_GetParam("REQUEST_METHOD", req.envp);
         if (!method || std::strcmp(method, "POST") != 0) {
-            send(req.out, 405, "", "Allow: POST\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n");
+            respond(req.out, 405, "only POST\n", "text/plain", "Allow: POST\r\n");
             return;
         }
         // Read at most body_limit + 1 bytes, whatever CONTENT_LENGTH claims.
@@ -144,7 +145,7 @@ struct FcgiServer::Impl {
             if (*end == '\0' && errno == 0 && *cl != '-') {
                 if (n > limit) {
                     HttpReply r = api.too_large();
-                    send(req.out, r.status, r.body);
+                    respond(req.out, r.status, r.body);
                     return;
                 }
                 want = size_t(n);
@@ -160,11 +161,11 @@ struct FcgiServer::Impl {
         body.resize(got);
         if (got > limit) {
             HttpReply r = api.too_large();
-            send(req.out, r.status, r.body);
+            respond(req.out, r.status, r.body);
             return;
         }
         HttpReply r = api.handle(body);
-        send(req.out, r.status, r.body);
+        respond(req.out, r.status, r.body);
     }
 
     void run_worker() {
@@ -193,10 +194,10 @@ struct FcgiServer::Impl {
                 serve(req);
             } catch (const std::exception& e) {
                 log_error("fastcgi request failed: %s", e.what());
-                send(req.out, 200, internal_error);
+                respond(req.out, 200, internal_error);
             } catch (...) {
                 log_error("fastcgi request failed: unknown exception");
-                send(req.out, 200, internal_error);
+                respond(req.out, 200, internal_error);
             }
             FCGX_Finish_r(&req);
         }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "sflow_monitor/derive.h"
 #include "sflow_monitor/sflow.h"
 
 namespace sfm {
@@ -103,6 +104,7 @@ void host_description_schema(JsonWriter& w) {
 void no_properties(JsonWriter&) {}
 void vm_description_schema(JsonWriter& w) { object_schema(w, kVmDescrKeys, no_properties); }
 void any_object_schema(JsonWriter& w) { w.raw("{\"type\":\"object\"}"); }
+void any_array_schema(JsonWriter& w) { w.raw("{\"type\":\"array\",\"items\":{\"type\":\"object\"}}"); }
 
 // ---- series ------------------------------------------------------------------------------
 
@@ -136,52 +138,44 @@ std::string host_key(const Call& c) {
     return addr ? std::string(addr->raw()) : std::string();  // unparseable: unknown, []
 }
 
-template <class T>
-void host_series(const Call& c, JsonWriter& w) {
+// One series method: the records of type T of one host (Entity::host) or VM in the window,
+// oldest first; with "derive", each record after the first also gets its rates.
+template <Entity kind, class T>
+void series(const Call& c, JsonWriter& w) {
     Window win = window(c);
-    std::string name = host_key(c);
+    bool derive = c.args.flag("derive");
+    std::string name, ip;
+    if (kind == Entity::host) {
+        name = host_key(c);
+        ip = Address::from_raw(name).text();
+    } else {
+        name = *c.args.str("hostname");
+    }
+    std::optional<std::pair<T, SampleMeta>> prev;
     w.begin_array();
-    if (!name.empty()) {
-        std::string ip = Address::from_raw(name).text();
-        c.store.scan(Entity::host, name, win.after, win.upto,
+    if (!name.empty())
+        c.store.scan(kind, name, win.after, win.upto,
                      [&](const SampleMeta& m, std::string_view raw) {
                          auto rec = find_record<T>(raw);
                          if (!rec) return;
                          w.sep();
                          w.begin_object();
                          w.key("host_ip");
-                         w.string(ip);
+                         w.string(kind == Entity::host ? ip : m.agent.text());
                          w.key("timestamp");
                          w.number(m.ts_ms);
+                         if (kind == Entity::vm) {
+                             w.key("hostname");
+                             w.string(name);
+                         }
                          w.api_fields(*rec);
+                         if (derive) {
+                             if (prev) write_derived(w, prev->first, prev->second, *rec, m);
+                             prev.emplace(std::move(*rec), m);
+                         }
                          w.end_object();
                      },
                      win.limit);
-    }
-    w.end_array();
-}
-
-template <class T>
-void vm_series(const Call& c, JsonWriter& w) {
-    Window win = window(c);
-    const std::string& name = *c.args.str("hostname");
-    w.begin_array();
-    c.store.scan(Entity::vm, name, win.after, win.upto,
-                 [&](const SampleMeta& m, std::string_view raw) {
-                     auto rec = find_record<T>(raw);
-                     if (!rec) return;
-                     w.sep();
-                     w.begin_object();
-                     w.key("host_ip");
-                     w.string(m.agent.text());
-                     w.key("timestamp");
-                     w.number(m.ts_ms);
-                     w.key("hostname");
-                     w.string(name);
-                     w.api_fields(*rec);
-                     w.end_object();
-                 },
-                 win.limit);
     w.end_array();
 }
 
@@ -306,11 +300,15 @@ const ParamSpec kTimestamp{"timestamp", ParamType::time, false,
 const ParamSpec kFrom{"from", ParamType::time, false, "range start, ms, inclusive (instead of timestamp)"};
 const ParamSpec kTo{"to", ParamType::time, false, "range end, ms, inclusive (default now)"};
 const ParamSpec kLimit{"limit", ParamType::count, false, "at most this many records, oldest first"};
+const ParamSpec kDerive{"derive", ParamType::flag, false,
+                        "add per-interval rates and reset/gap flags to each record after the first"};
 
 #define SFM_HOST_SERIES(name, T, summary) \
-    {name, summary, {kIp, kTimestamp, kFrom, kTo, kLimit}, host_series<T>, host_series_schema<T>}
+    {name, summary, {kIp, kTimestamp, kFrom, kTo, kLimit, kDerive}, series<Entity::host, T>, \
+     host_series_schema<T>}
 #define SFM_VM_SERIES(name, T, summary) \
-    {name, summary, {kHostname, kTimestamp, kFrom, kTo, kLimit}, vm_series<T>, vm_series_schema<T>}
+    {name, summary, {kHostname, kTimestamp, kFrom, kTo, kLimit, kDerive}, series<Entity::vm, T>, \
+     vm_series_schema<T>}
 
 const std::vector<MethodSpec> kMethods = {
     {"host.description", "every physical host known, sorted by host_ip", {}, host_description,
@@ -326,6 +324,13 @@ const std::vector<MethodSpec> kMethods = {
     SFM_VM_SERIES("virt.memory", VirtMemory, "a VM's virt_memory records in the window"),
     SFM_VM_SERIES("virt.disk", VirtDiskIo, "a VM's virt_disk_io records in the window"),
     SFM_VM_SERIES("virt.net", VirtNetIo, "a VM's virt_net_io records in the window"),
+    {"cluster.status",
+     "the whole cluster now: every host (state, cpu, memory, disk, network, VMs, over-commit), "
+     "every VM, and totals",
+     {}, cluster_status, any_object_schema},
+    {"host.vms", "the VMs on a host now", {kIp}, host_vms, any_array_schema},
+    {"virt.history", "which hypervisors a VM ran on and when (live migration made visible)",
+     {kHostname, kFrom, kTo}, virt_history, any_array_schema},
     {"collector.stats", "the collector's own counters, per-agent datagram accounting, store use", {},
      collector_stats, any_object_schema},
     {"rpc.discover", "this API as an OpenRPC document", {}, rpc_discover, any_object_schema},

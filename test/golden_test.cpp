@@ -196,6 +196,8 @@ std::string pcap_time(int64_t ts_us) {  // sflowtool's pcapTimestamp (UTC)
 
 struct Totals {
     size_t datagrams = 0, samples = 0, records = 0;
+    std::set<size_t> sizes;         // payload bytes
+    bool sequences_gapless = true;  // datagram i has sequence i + 1
 };
 
 // Header keys sflowtool prints that carry nothing from the datagram when it reads a pcap.
@@ -223,6 +225,8 @@ Totals compare_capture(const std::string& base, Coverage& cov) {
         std::string where = base + " datagram " + std::to_string(i);
         Datagram d = decode_datagram(cap.payload);
         ++t.datagrams;
+        t.sizes.insert(cap.payload.size());
+        if (d.sequence != i + 1) t.sequences_gapless = false;
 
         CHECK_MESSAGE(want["datagramVersion"].asString() == "5", where);
         CHECK_MESSAGE(want["datagramSize"].asString() == std::to_string(cap.payload.size()), where);
@@ -321,6 +325,8 @@ TEST_CASE("every datagram of the host capture decodes exactly as sflowtool decod
     CHECK(t.datagrams == 22);  // the counts the testdata README states
     CHECK(t.samples == 22);
     CHECK(t.records == 22 * 10);
+    CHECK(t.sizes == std::set<size_t>{712});
+    CHECK(t.sequences_gapless);
 }
 
 TEST_CASE("every datagram of the kvm capture decodes exactly as sflowtool decodes it") {
@@ -329,6 +335,8 @@ TEST_CASE("every datagram of the kvm capture decodes exactly as sflowtool decode
     CHECK(t.datagrams == 54);
     CHECK(t.samples == 81);
     CHECK(t.records == 27 * 11 + 54 * 7);
+    CHECK(t.sizes == std::set<size_t>{296, 1028});
+    CHECK(t.sequences_gapless);
 }
 
 TEST_CASE("every datagram of the kvm-ifpoll capture decodes exactly as sflowtool decodes it") {
@@ -336,6 +344,9 @@ TEST_CASE("every datagram of the kvm-ifpoll capture decodes exactly as sflowtool
     Totals t = compare_capture("hsflowd-kvm-ifpoll", cov);
     CHECK(t.datagrams == 97);
     CHECK(t.samples == 187);
+    CHECK(*t.sizes.begin() == 164);
+    CHECK(*t.sizes.rbegin() == 1364);
+    CHECK(t.sequences_gapless);
 }
 
 TEST_CASE("the golden comparison covers every field of every record type it meets, and every rename") {

@@ -68,6 +68,11 @@ struct MethodSpec {
 };
 
 const std::vector<MethodSpec>& method_table();
+
+// Handlers that live in cluster.cpp.
+void cluster_status(const Call& c, JsonWriter& w);
+void host_vms(const Call& c, JsonWriter& w);
+void virt_history(const Call& c, JsonWriter& w);
 const MethodSpec* find_method(const std::string& name);
 
 }  // namespace sfm

@@ -63,6 +63,14 @@ def vm_samples(vm, rec):
     return [s for s in expect if s["kind"] == "vm" and s["name"] == vm and rec in s["records"]]
 
 
+def same_records(what, got, want):
+    """got (API records, timestamp dropped) == want, or an error naming the first difference."""
+    got = [{k: v for k, v in g.items() if k != "timestamp"} for g in got]
+    for i, (g, w) in enumerate(zip(got, want)):
+        assert g == w, "%s: record %d of %d differs:\n got %s\nwant %s" % (what, i, len(want), g, w)
+    assert len(got) == len(want), "%s: %d records, want %d" % (what, len(got), len(want))
+
+
 @suite.test
 def host_series_hold_exactly_the_generated_values():
     for method, rec in HOST_METHODS.items():
@@ -70,8 +78,7 @@ def host_series_hold_exactly_the_generated_values():
             got = stack.result(method, {"ip": agent})
             want = [dict([("host_ip", agent)] + [(k, s["records"][rec][k]) for k in keys(method)])
                     for s in host_samples(agent, rec)]
-            assert [{k: v for k, v in g.items() if k != "timestamp"} for g in got] == want, \
-                "%s %s:\n got %s\nwant %s" % (method, agent, got[:1], want[:1])
+            same_records("%s %s" % (method, agent), got, want)
             assert all(list(g)[:2] == ["host_ip", "timestamp"] for g in got)
 
 
@@ -83,8 +90,7 @@ def vm_series_hold_exactly_the_generated_values_with_the_reporting_hypervisor():
             want = [dict([("host_ip", s["agent"]), ("hostname", vm)] +
                          [(k, s["records"][rec][k]) for k in keys(method)])
                     for s in vm_samples(vm, rec)]
-            assert [{k: v for k, v in g.items() if k != "timestamp"} for g in got] == want, \
-                "%s %s:\n got %s\nwant %s" % (method, vm, got[:1], want[:1])
+            same_records("%s %s" % (method, vm), got, want)
 
 
 @suite.test

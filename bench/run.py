@@ -1,0 +1,458 @@
+#!/usr/bin/python3
+"""`make bench`: ingest and query throughput of sflow-monitor, each figure as a ratio to a
+ceiling measured on this machine in the same run (docs/performance.md says what each means).
+
+  1. ingest   sflow-gen → the service over loopback at stepped rates; ceiling: the same sender
+              → build/bench-udp-sink (a recvmmsg loop that only counts).
+  2. query    wrk → nginx → the service, host.cpu over a full 10-minute window (20 records),
+              with a store of about 1 million and of BENCH_SAMPLES samples (filled beforehand
+              by build/bench-fill); ceiling: the same wrk → the same nginx config →
+              build/bench-fcgi-echo returning a body of the same size.
+  3. query while ingesting at 20% of the highest lossless rate.
+  4. service RSS before and after BENCH_RSS_REQUESTS requests; bytes on disk per sample.
+
+Prints one table and rewrites the part of docs/performance.md between its bench markers.
+The stacks (nginx + spawn-fcgi + service, or + the echo responder) are test/e2e/harness.py's,
+on free loopback ports under temporary directories; everything started is stopped by PID.
+
+Environment (defaults in brackets):
+  BENCH_RATES          datagrams/s steps [25000,50000,100000,150000,200000]
+  BENCH_STEP_S         seconds per ingest step and per wrk run [10]
+  BENCH_SAMPLES        samples in the large store [10000000]; 50000000 as in issue 4
+  BENCH_RSS_REQUESTS   requests between the two RSS readings [1000000]
+  BENCH_CONNECTIONS    wrk connections [50]
+  BENCH_DOC            the file to update [docs/performance.md]; "-" for none
+"""
+
+import datetime
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "test", "e2e"))
+from harness import BUILD, Stack, free_port, wait_until  # noqa: E402
+
+RATES = [int(r) for r in os.environ.get("BENCH_RATES", "25000,50000,100000,150000,200000").split(",")]
+STEP_S = float(os.environ.get("BENCH_STEP_S", "10"))
+LARGE = int(os.environ.get("BENCH_SAMPLES", "10000000"))
+SMALL = 1000000
+RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", "1000000"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "50"))
+DOC = os.environ.get("BENCH_DOC", os.path.join(REPO, "docs", "performance.md"))
+LUA = os.path.join(REPO, "bench", "query.lua")
+
+HOSTS, VMS, INTERVAL_MS = 100, 10, 30000  # the fill: 20 rounds in a 10-minute window
+GEN_MIX = ["--hosts", str(HOSTS), "--vms", str(VMS), "--rounds", "20", "--interval", str(INTERVAL_MS)]
+QUERY_HOST = "10.0.0.1"  # sflow-gen's first agent
+WORKERS = "4"            # the service's default, and the echo responder's
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def tool(name):
+    return os.path.join(BUILD, name)
+
+
+def log(text):
+    print("bench: " + text, file=sys.stderr, flush=True)
+
+
+# ---- machine ---------------------------------------------------------------------------------
+
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def udp_snmp():
+    """The kernel's UDP counters: {'InErrors': n, 'RcvbufErrors': n, ...} (system-wide)."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    return dict(zip(rows[0][1:], map(int, rows[1][1:])))
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+def du_bytes(path):
+    return int(subprocess.check_output(["du", "-sb", path]).split()[0])
+
+
+# ---- stacks ----------------------------------------------------------------------------------
+
+class ServiceStack(Stack):
+    """The harness's stack with production-like options; optionally a store filled first."""
+
+    def __init__(self, map_mib, fill_samples=0, fill_end_ms=0):
+        super().__init__(options={"flush-ms": "1000", "map-size": str(map_mib), "retention": "3650d",
+                                  "workers": WORKERS})
+        self.map_mib, self.fill_samples, self.fill_end_ms = map_mib, fill_samples, fill_end_ms
+        self.fill_line = ""
+
+    def start_service(self):
+        if self.fill_samples and self.service is None and not os.path.exists(self.data_dir):
+            cmd = [tool("bench-fill"), "--dir", self.data_dir, "--samples", str(self.fill_samples),
+                   "--hosts", str(HOSTS), "--vms", str(VMS), "--interval-ms", str(INTERVAL_MS),
+                   "--end-ms", str(self.fill_end_ms), "--map-size", str(self.map_mib)]
+            log(" ".join(cmd[1:]))
+            self.fill_line = subprocess.check_output(cmd, text=True).strip()
+            log(self.fill_line)
+        super().start_service()
+
+    def pid(self):
+        pid = self.service.pid  # spawn-fcgi -n execs the service in its own process
+        with open("/proc/%d/comm" % pid) as f:
+            assert f.read().strip() == "sflow-monitor", "pid %d is not the service" % pid
+        return pid
+
+    def stats(self):
+        return self.result("collector.stats")
+
+
+class EchoStack(Stack):
+    """The same nginx and spawn-fcgi, with bench-fcgi-echo in the service's place."""
+
+    def __init__(self, body_bytes):
+        super().__init__()
+        self.body_bytes = body_bytes
+
+    def service_command(self):
+        return [tool("bench-fcgi-echo"), "--bytes", str(self.body_bytes), "--workers", WORKERS]
+
+
+def started(stack):
+    try:
+        stack.start()
+    except BaseException:
+        stack.stop()
+        stack.cleanup(keep=False)
+        raise
+    return stack
+
+
+def finished(stack):
+    try:
+        stack.stop()
+        bad = stack.unexpected_log_lines()
+        if bad:
+            log("unexpected log lines:\n  " + "\n  ".join(bad))
+    finally:
+        stack.cleanup(keep=False)
+
+
+# ---- ingest ----------------------------------------------------------------------------------
+
+def gen_command(rate, port, seconds):
+    return [tool("sflow-gen")] + GEN_MIX + ["--rate", str(rate), "--duration", str(seconds),
+                                            "--dest", "127.0.0.1:%d" % port]
+
+
+def parse_gen(stderr):
+    m = re.search(r"sent (\d+) datagrams in ([\d.]+) s", stderr)
+    if not m:
+        raise AssertionError("sflow-gen said: " + stderr)
+    return int(m.group(1)), float(m.group(2))
+
+
+def send(rate, port, seconds=None):
+    out = subprocess.run(gen_command(rate, port, seconds or STEP_S), stderr=subprocess.PIPE,
+                         text=True, check=True)
+    return parse_gen(out.stderr)
+
+
+def snmp_delta(before):
+    after = udp_snmp()
+    return {k: after[k] - before[k] for k in ("InErrors", "RcvbufErrors")}
+
+
+def sink_step(rate):
+    sink = subprocess.Popen([tool("bench-udp-sink"), "--port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(re.search(r"port (\d+)", sink.stdout.readline()).group(1))
+        snmp = udp_snmp()
+        sent, secs = send(rate, port)
+    finally:
+        sink.send_signal(signal.SIGTERM)
+        out, _ = sink.communicate(timeout=30)
+    m = re.search(r"received (\d+) datagrams \d+ bytes kernel_drops (\d+)", out)
+    received, drops = int(m.group(1)), int(m.group(2))
+    return {"rate": rate, "sent": sent, "secs": secs, "received": received, "kernel_drops": drops,
+            "snmp": snmp_delta(snmp)}
+
+
+def service_step(stack, rate):
+    s0 = stack.stats()
+    snmp = udp_snmp()
+    sent, secs = send(rate, stack.udp_port)
+
+    def settled():  # every datagram sent was received or dropped, every sample decoded stored
+        s = stack.stats()
+        arrived = s["datagrams_received"] - s0["datagrams_received"] + s["kernel_drops"] - s0["kernel_drops"]
+        stored_all = s["samples_stored"] + s["samples_ignored"] >= s["samples_counter"]
+        return s if arrived >= sent and stored_all else None
+    try:
+        s1 = wait_until(settled, "the service to take in step %d/s" % rate, timeout=60, interval=0.2)
+    except AssertionError as e:
+        log(str(e))
+        s1 = stack.stats()
+    return {"rate": rate, "sent": sent, "secs": secs,
+            "received": s1["datagrams_received"] - s0["datagrams_received"],
+            "kernel_drops": s1["kernel_drops"] - s0["kernel_drops"],
+            "decoded_samples": s1["samples_counter"] - s0["samples_counter"],
+            "stored": s1["samples_stored"] - s0["samples_stored"],
+            "in_store": s1["store"]["samples"] - s0["store"]["samples"],
+            "snmp": snmp_delta(snmp)}
+
+
+def lossless(step):
+    return (step["received"] == step["sent"] and step["kernel_drops"] == 0 and
+            step.get("stored", 0) == step.get("decoded_samples", 0) and
+            step.get("in_store", 0) == step.get("stored", 0))
+
+
+# ---- query -----------------------------------------------------------------------------------
+
+def query_body(timestamp):
+    return json.dumps({"jsonrpc": "2.0", "method": "host.cpu",
+                       "params": {"ip": QUERY_HOST, "timestamp": timestamp}, "id": 1},
+                      separators=(",", ":"))
+
+
+def to_ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    v, unit = float(m.group(1)), m.group(2)
+    return v * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+def wrk(stack, body, seconds=None):
+    """wrk → nginx: {'rps', 'p50', 'p99' (ms), 'requests', 'errors'}."""
+    cmd = ["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % round(seconds or STEP_S), "--latency",
+           "-s", LUA, stack.url()]
+    out = subprocess.run(cmd, env=dict(os.environ, BENCH_BODY=body), stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, check=True).stdout
+    res = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+           "p50": to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+           "p99": to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
+           "requests": int(re.search(r"(\d+) requests in", out).group(1))}
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errs = re.search(r"Socket errors: (.*)", out)
+    res["errors"] = (int(bad.group(1)) if bad else 0)
+    res["socket_errors"] = errs.group(1) if errs else ""
+    return res
+
+
+def reply_bytes(stack, body):
+    status, _, payload = stack.http(body.encode())
+    records = json.loads(payload)["result"]
+    assert status == 200 and len(records) == 20, "host.cpu gave %d records, not 20" % len(records)
+    return len(payload)
+
+
+def store_figures(stack, samples_hint):
+    st = stack.stats()["store"]
+    disk = du_bytes(stack.data_dir)
+    return {"samples": st["samples"], "disk": disk, "per_sample": disk / max(st["samples"], 1)}
+
+
+def query_phase(samples, body, end_ms, with_rss_and_ingest, ingest_rate):
+    """One filled store: wrk on the service, then on the echo responder (the ceiling)."""
+    out = {"samples_asked": samples}
+    map_mib = max(1024, samples * 1200 // (1 << 20))
+    stack = started(ServiceStack(map_mib, samples, end_ms))
+    try:
+        out["fill"] = stack.fill_line
+        out["store"] = store_figures(stack, samples)
+        out["bytes"] = reply_bytes(stack, body)
+        wrk(stack, body, 2)  # warm-up
+        out["query"] = wrk(stack, body)
+        if with_rss_and_ingest:
+            pid = stack.pid()
+            out["rss_before"] = rss_kib(pid)
+            done = 0
+            while done < RSS_REQUESTS:
+                secs = max(2, min(120, (RSS_REQUESTS - done) / max(out["query"]["rps"], 1) + 1))
+                done += wrk(stack, body, secs)["requests"]
+            out["rss_requests"] = done
+            out["rss_after"] = rss_kib(pid)
+            # the query load while ingesting at 20% of the highest lossless rate
+            s0 = stack.stats()
+            gen = subprocess.Popen(gen_command(ingest_rate, stack.udp_port, STEP_S + 2),
+                                   stderr=subprocess.PIPE, text=True)
+            try:
+                time.sleep(1)  # let the sender reach its rate before wrk starts
+                out["under_ingest"] = wrk(stack, body)
+            finally:
+                _, err = gen.communicate(timeout=60)
+            sent, _ = parse_gen(err)
+            s1 = wait_until(lambda: (lambda s: s if s["datagrams_received"] + s["kernel_drops"] -
+                                     s0["datagrams_received"] - s0["kernel_drops"] >= sent else None)(
+                                         stack.stats()), "the ingest under query load", timeout=60)
+            out["under_ingest"].update(rate=ingest_rate, sent=sent,
+                                       received=s1["datagrams_received"] - s0["datagrams_received"],
+                                       kernel_drops=s1["kernel_drops"] - s0["kernel_drops"])
+    finally:
+        finished(stack)
+    echo = started(EchoStack(out["bytes"]))
+    try:
+        assert len(echo.http(body.encode())[2]) == out["bytes"], "echo body size"
+        wrk(echo, body, 2)
+        out["ceiling"] = wrk(echo, body)
+    finally:
+        finished(echo)
+    return out
+
+
+# ---- report ----------------------------------------------------------------------------------
+
+def pct(a, b):
+    return "%.0f%%" % (100.0 * a / b) if b else "n/a"
+
+
+def report(r):
+    L = []
+    L.append("Machine: %d CPUs, %s; %s; load average %s at the start, %s at the end." % (
+        os.cpu_count(), r["cpu"], r["date"], r["load_start"], r["load_end"]))
+    L.append("Command: `%s` (%.0f s). Mix: sflow-gen %s (%.2f samples per datagram)." % (
+        r["command"], r["elapsed"], " ".join(GEN_MIX), r["samples_per_datagram"]))
+    L.append("")
+    L.append("**Ingest** (%g s per step; ceiling: bench-udp-sink fed by the same sender)" % STEP_S)
+    L.append("")
+    L.append("| rate asked /s | sink: sent | sink: received | service: sent | service: received | "
+             "received / ceiling | kernel_drops | Udp InErrors / RcvbufErrors (system) | "
+             "samples decoded | stored (stats) | stored (store) | lossless |")
+    L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|")
+    for c, s in zip(r["sink"], r["service"]):
+        L.append("| %d | %d | %d | %d | %d | %s | %d | %d / %d | %d | %d | %d | %s |" % (
+            s["rate"], c["sent"], c["received"], s["sent"], s["received"],
+            pct(s["received"] / s["sent"], c["received"] / c["sent"]), s["kernel_drops"],
+            s["snmp"]["InErrors"], s["snmp"]["RcvbufErrors"], s["decoded_samples"], s["stored"],
+            s["in_store"], "yes" if lossless(s) else "no"))
+    L.append("")
+    L.append("Highest lossless rate: service %s datagrams/s; ceiling (sink) %s datagrams/s." % (
+        r["lossless_service"] or "none of the steps", r["lossless_sink"] or "none of the steps"))
+    L.append("")
+    L.append("**Query** host.cpu, 20 records (%d-byte reply), wrk -t2 -c%d -d%gs through nginx; "
+             "ceiling: bench-fcgi-echo with a %d-byte body behind the same nginx config" % (
+                 r["small"]["bytes"], CONNECTIONS, STEP_S, r["small"]["bytes"]))
+    L.append("")
+    L.append("| store | requests/s | of ceiling | p50 ms | p99 ms | ceiling requests/s | "
+             "ceiling p50 / p99 ms | non-2xx |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+
+    def qrow(name, q, c):
+        L.append("| %s | %.0f | %s | %.2f | %.2f | %.0f | %.2f / %.2f | %d |" % (
+            name, q["rps"], pct(q["rps"], c["rps"]), q["p50"], q["p99"], c["rps"], c["p50"], c["p99"],
+            q["errors"]))
+    sm, lg = r["small"], r["large"]
+    qrow("%d samples" % sm["store"]["samples"], sm["query"], sm["ceiling"])
+    ui = sm["under_ingest"]
+    qrow("%d samples, ingesting %d datagrams/s" % (sm["store"]["samples"], ui["rate"]), ui, sm["ceiling"])
+    if lg:
+        qrow("%d samples" % lg["store"]["samples"], lg["query"], lg["ceiling"])
+    L.append("")
+    L.append("While queried, the ingest at %d datagrams/s received %d of %d datagrams sent "
+             "(kernel_drops %d)." % (ui["rate"], ui["received"], ui["sent"], ui["kernel_drops"]))
+    if lg:
+        L.append("Large store vs 1M: requests/s %s (as a share of each one's own ceiling: %s vs %s)." % (
+            pct(lg["query"]["rps"], sm["query"]["rps"]), pct(lg["query"]["rps"], lg["ceiling"]["rps"]),
+            pct(sm["query"]["rps"], sm["ceiling"]["rps"])))
+    L.append("")
+    L.append("**Memory and disk**")
+    L.append("")
+    L.append("- Service RSS %d KiB before and %d KiB after %d requests: %+d KiB." % (
+        sm["rss_before"], sm["rss_after"], sm["rss_requests"], sm["rss_after"] - sm["rss_before"]))
+    for name, ph in (("filled", sm), ("filled", lg)):
+        if ph:
+            st = ph["store"]
+            L.append("- Store %s by bench-fill: %d samples, %d bytes on disk (du -sb), %.0f bytes per sample."
+                     % (name, st["samples"], st["disk"], st["per_sample"]))
+    ig = r["ingest_store"]
+    L.append("- Store written by the ingest steps: %d samples, %d bytes, %.0f bytes per sample." % (
+        ig["samples"], ig["disk"], ig["per_sample"]))
+    return "\n".join(L)
+
+
+def write_doc(text):
+    if DOC == "-":
+        return
+    with open(DOC) as f:
+        doc = f.read()
+    if BEGIN not in doc or END not in doc:
+        raise AssertionError("%s has no %s ... %s markers" % (DOC, BEGIN, END))
+    head, rest = doc.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    with open(DOC, "w") as f:
+        f.write(head + BEGIN + "\n" + text + "\n" + END + tail)
+    log("wrote " + DOC)
+
+
+def main():
+    for name in ("sflow-monitor", "sflow-gen", "bench-udp-sink", "bench-fcgi-echo", "bench-fill"):
+        if not os.access(tool(name), os.X_OK):
+            sys.exit("bench: %s not built (run make)" % tool(name))
+    t0 = time.monotonic()
+    r = {"cpu": cpu_model(), "load_start": loadavg(),
+         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+         "command": "make bench" + (" BENCH_SAMPLES=%d" % LARGE if "BENCH_SAMPLES" in os.environ else "")}
+
+    log("ingest ceiling: bench-udp-sink")
+    r["sink"] = []
+    for rate in RATES:
+        r["sink"].append(sink_step(rate))
+        log("  %(rate)d/s: sent %(sent)d received %(received)d drops %(kernel_drops)d" % r["sink"][-1])
+
+    log("ingest: the service")
+    ingest_map = max(4096, int(sum(RATES) * STEP_S * 4 * 1200) >> 20)
+    stack = started(ServiceStack(ingest_map))
+    try:
+        r["service"] = []
+        for rate in RATES:
+            r["service"].append(service_step(stack, rate))
+            log("  %(rate)d/s: sent %(sent)d received %(received)d drops %(kernel_drops)d "
+                "stored %(stored)d" % r["service"][-1])
+        st = stack.stats()
+        r["samples_per_datagram"] = st["samples_counter"] / max(st["datagrams_decoded"], 1)
+        r["ingest_store"] = store_figures(stack, 0)
+    finally:
+        finished(stack)
+    ok = [s["rate"] for s in r["service"] if lossless(s)]
+    r["lossless_service"] = max(ok) if ok else 0
+    ok = [s["rate"] for s in r["sink"] if s["received"] == s["sent"] and s["kernel_drops"] == 0]
+    r["lossless_sink"] = max(ok) if ok else 0
+    ingest_rate = max(1000, (r["lossless_service"] or min(RATES)) // 5)
+
+    end_ms = int(time.time() * 1000) // 1000 * 1000
+    body = query_body(end_ms)
+    log("query: %d samples" % SMALL)
+    r["small"] = query_phase(SMALL, body, end_ms, True, ingest_rate)
+    r["large"] = None
+    if LARGE > SMALL:
+        log("query: %d samples" % LARGE)
+        r["large"] = query_phase(LARGE, body, end_ms, False, 0)
+    r["load_end"] = loadavg()
+    r["elapsed"] = time.monotonic() - t0
+    text = report(r)
+    print(text)
+    write_doc(text)
+
+
+if __name__ == "__main__":
+    main()

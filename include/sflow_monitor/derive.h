@@ -1,0 +1,48 @@
+// derive.h — what an operator wants from raw counters: rates and utilisation between two
+// samples, computed with modular arithmetic at each counter's width, and the flags that say
+// when no honest value exists (reset) or samples are missing (gap).
+//
+// Caveats:
+//  - A reset (agent restart: uptime or sample sequence went back; a VM that moved to another
+//    hypervisor) yields no rates at all: a difference across it would be invented.
+//  - After a gap the rates are averages over the longer interval; a 32-bit counter could
+//    have wrapped more than once in it, so the record is flagged "gap".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "sflow_monitor/json.h"
+#include "sflow_monitor/store.h"
+
+namespace sfm {
+
+struct Interval {
+    double seconds = 0;
+    bool reset = false;
+    bool gap = false;
+};
+
+// How the sample `cur` follows `prev` of the same host or VM.
+Interval interval_between(const SampleMeta& prev, const SampleMeta& cur);
+
+// Modular differences at the counter's width: a wrap is not a reset.
+inline uint32_t delta32(uint32_t prev, uint32_t cur) { return cur - prev; }
+inline uint64_t delta64(uint64_t prev, uint64_t cur) { return cur - prev; }
+
+// CPU time split between two host_cpu samples, in percent of all modes (steal included).
+struct CpuSplit {
+    double util = 0;  // busy: user + nice + system + intr + sintr + steal
+    double user = 0, nice = 0, system = 0, idle = 0, waiting_io = 0, intr = 0, sintr = 0, steal = 0;
+};
+std::optional<CpuSplit> cpu_split(const HostCpu& prev, const HostCpu& cur);
+
+// A VM's CPU use in percent of its own vCPUs over the interval.
+std::optional<double> vcpu_util(const VirtCpu& prev, const VirtCpu& cur, double seconds);
+
+// Writes the derived keys for record type T into the open object: "interval_ms", the
+// per-interval rates, then "flags". No rates on a reset.
+template <class T>
+void write_derived(JsonWriter& w, const T& prev, const SampleMeta& pm, const T& cur, const SampleMeta& cm);
+
+}  // namespace sfm
