@@ -1,6 +1,6 @@
 // store.cpp — the LMDB store. The only file that includes lmdb.h. Layout: docs/storage.md.
 //
-//   samples   key  kind(1) namelen(1) name ts_ms(8, BE) sample_seq(4, BE)
+//   samples   key  kind(1) namelen(1) name ts_ms(8, BE) sample_seq(4, BE; +1 until unique)
 //             val  meta (kMetaSize bytes, below) + records_raw
 //   entities  key  kind(1) namelen(1) name
 //             val  ts_ms(8, BE) + meta + records_raw of the entity's newest sample
@@ -145,9 +145,24 @@ struct Store::Impl {
             val.clear();
             put_meta(val, s.meta);
             val += s.records_raw;
-            MDB_val k = mval(key), v = mval(val);
-            int rc = mdb_put(txn.t, samples, &k, &v, 0);
+            // Two samples of one entity in one millisecond with the same sequence number (a VM
+            // moving between hypervisors, a fast replay) must not overwrite each other: bump the
+            // key's last field until it is free. An identical sample is a duplicate: keep one.
+            int rc;
+            bool duplicate = false;
+            for (uint32_t suffix = s.meta.sample_sequence;; ++suffix) {
+                key.resize(key.size() - 4);
+                put_be(key, suffix, 4);
+                MDB_val k = mval(key), v = mval(val);
+                rc = mdb_put(txn.t, samples, &k, &v, MDB_NOOVERWRITE);
+                if (rc != MDB_KEYEXIST) break;
+                if (sview(v) == val) {
+                    duplicate = true;
+                    break;
+                }
+            }
             if (rc == MDB_MAP_FULL) return rc;
+            if (duplicate) continue;
             check(rc, "write sample");
             // the entity's newest sample
             MDB_val ek = mval(ekey), ev;
