@@ -138,14 +138,23 @@ class EchoStack(Stack):
         return [tool("bench-fcgi-echo"), "--bytes", str(self.body_bytes), "--workers", WORKERS]
 
 
-def started(stack):
-    try:
-        stack.start()
-    except BaseException:
-        stack.stop()
-        stack.cleanup(keep=False)
-        raise
-    return stack
+def started(make, attempts=3):
+    """make() → a Stack, started; a start that fails (e.g. a free port taken meanwhile by
+    another process) is retried on new ports."""
+    for attempt in range(attempts):
+        stack = make()
+        try:
+            stack.start()
+            return stack
+        except BaseException as e:
+            try:
+                stack.stop()
+            except Exception:
+                pass
+            stack.cleanup(keep=False)
+            if attempt + 1 == attempts or not isinstance(e, AssertionError):
+                raise
+            log("start failed, retrying: %s" % str(e).splitlines()[-1])
 
 
 def finished(stack):
@@ -198,21 +207,41 @@ def sink_step(rate):
             "snmp": snmp_delta(snmp)}
 
 
+def settle(stack, s0, sent, what):
+    """Waits until the service has taken in `sent` datagrams (received, or dropped by the
+    kernel) and stored every sample it decoded. The kernel's drop count reaches the service
+    only with a datagram received after the drops, so once the counts stand still for a second
+    one probe datagram (a single byte: counted as received and malformed) is sent, and not
+    counted here."""
+    last = {"n": -1, "since": time.monotonic()}
+
+    def taken_in():
+        s = stack.stats()
+        got = s["datagrams_received"] - s0["datagrams_received"]
+        arrived = got + s["kernel_drops"] - s0["kernel_drops"]
+        stored_all = s["samples_stored"] + s["samples_ignored"] >= s["samples_counter"]
+        if got != last["n"]:
+            last["n"], last["since"] = got, time.monotonic()
+        quiet = time.monotonic() - last["since"] > 1.0
+        return s if stored_all and (arrived >= sent or quiet) else None
+    try:
+        wait_until(taken_in, what, timeout=120, interval=0.2)
+    except AssertionError as e:
+        log(str(e))
+    before = stack.stats()["datagrams_received"]
+    stack.send([b"\0"])
+    wait_until(lambda: stack.stats()["datagrams_received"] > before, "the probe datagram")
+    wait_until(taken_in, what, timeout=60, interval=0.2)
+    s1 = stack.stats()
+    s1["datagrams_received"] -= 1
+    return s1
+
+
 def service_step(stack, rate):
     s0 = stack.stats()
     snmp = udp_snmp()
     sent, secs = send(rate, stack.udp_port)
-
-    def settled():  # every datagram sent was received or dropped, every sample decoded stored
-        s = stack.stats()
-        arrived = s["datagrams_received"] - s0["datagrams_received"] + s["kernel_drops"] - s0["kernel_drops"]
-        stored_all = s["samples_stored"] + s["samples_ignored"] >= s["samples_counter"]
-        return s if arrived >= sent and stored_all else None
-    try:
-        s1 = wait_until(settled, "the service to take in step %d/s" % rate, timeout=60, interval=0.2)
-    except AssertionError as e:
-        log(str(e))
-        s1 = stack.stats()
+    s1 = settle(stack, s0, sent, "the service to take in step %d/s" % rate)
     return {"rate": rate, "sent": sent, "secs": secs,
             "received": s1["datagrams_received"] - s0["datagrams_received"],
             "kernel_drops": s1["kernel_drops"] - s0["kernel_drops"],
@@ -276,7 +305,7 @@ def query_phase(samples, body, end_ms, with_rss_and_ingest, ingest_rate):
     """One filled store: wrk on the service, then on the echo responder (the ceiling)."""
     out = {"samples_asked": samples}
     map_mib = max(1024, samples * 1200 // (1 << 20))
-    stack = started(ServiceStack(map_mib, samples, end_ms))
+    stack = started(lambda: ServiceStack(map_mib, samples, end_ms))
     try:
         out["fill"] = stack.fill_line
         out["store"] = store_figures(stack, samples)
@@ -302,15 +331,13 @@ def query_phase(samples, body, end_ms, with_rss_and_ingest, ingest_rate):
             finally:
                 _, err = gen.communicate(timeout=60)
             sent, _ = parse_gen(err)
-            s1 = wait_until(lambda: (lambda s: s if s["datagrams_received"] + s["kernel_drops"] -
-                                     s0["datagrams_received"] - s0["kernel_drops"] >= sent else None)(
-                                         stack.stats()), "the ingest under query load", timeout=60)
+            s1 = settle(stack, s0, sent, "the ingest under query load")
             out["under_ingest"].update(rate=ingest_rate, sent=sent,
                                        received=s1["datagrams_received"] - s0["datagrams_received"],
                                        kernel_drops=s1["kernel_drops"] - s0["kernel_drops"])
     finally:
         finished(stack)
-    echo = started(EchoStack(out["bytes"]))
+    echo = started(lambda: EchoStack(out["bytes"]))
     try:
         assert len(echo.http(body.encode())[2]) == out["bytes"], "echo body size"
         wrk(echo, body, 2)
@@ -421,7 +448,7 @@ def main():
 
     log("ingest: the service")
     ingest_map = max(4096, int(sum(RATES) * STEP_S * 4 * 1200) >> 20)
-    stack = started(ServiceStack(ingest_map))
+    stack = started(lambda: ServiceStack(ingest_map))
     try:
         r["service"] = []
         for rate in RATES:

@@ -1,6 +1,6 @@
 // store.cpp — the LMDB store. The only file that includes lmdb.h. Layout: docs/storage.md.
 //
-//   samples   key  kind(1) namelen(1) name ts_ms(8, BE) sample_seq(4, BE; +1 until unique)
+//   samples   key  kind(1) namelen(1) name ts_ms(8, BE) arrival(4, BE: order within the ms)
 //             val  meta (kMetaSize bytes, below) + records_raw
 //   entities  key  kind(1) namelen(1) name
 //             val  ts_ms(8, BE) + meta + records_raw of the entity's newest sample
@@ -91,6 +91,7 @@ struct Store::Impl {
     MDB_dbi samples = 0, entities = 0, info = 0;
     bool logged_map_full = false;
     std::atomic<uint64_t> purged_for_space{0};
+    uint32_t arrival = 0;  // writer only
 
     void check(int rc, const char* what) const {
         if (rc != 0) fail(what, rc, opts.dir);
@@ -141,28 +142,22 @@ struct Store::Impl {
             ekey = entity_prefix(s.kind, s.name);
             key = ekey;
             put_be(key, uint64_t(s.meta.ts_ms), 8);
-            put_be(key, s.meta.sample_sequence, 4);
+            key.append(4, '\0');  // arrival, set below
             val.clear();
             put_meta(val, s.meta);
             val += s.records_raw;
-            // Two samples of one entity in one millisecond with the same sequence number (a VM
-            // moving between hypervisors, a fast replay) must not overwrite each other: bump the
-            // key's last field until it is free. An identical sample is a duplicate: keep one.
+            // The key's last field is the arrival order within the millisecond, so samples of
+            // one entity in one millisecond (a VM moving between hypervisors, a fast replay)
+            // keep their order and never overwrite each other.
             int rc;
-            bool duplicate = false;
-            for (uint32_t suffix = s.meta.sample_sequence;; ++suffix) {
+            for (;;) {
                 key.resize(key.size() - 4);
-                put_be(key, suffix, 4);
+                put_be(key, arrival++, 4);
                 MDB_val k = mval(key), v = mval(val);
                 rc = mdb_put(txn.t, samples, &k, &v, MDB_NOOVERWRITE);
                 if (rc != MDB_KEYEXIST) break;
-                if (sview(v) == val) {
-                    duplicate = true;
-                    break;
-                }
             }
             if (rc == MDB_MAP_FULL) return rc;
-            if (duplicate) continue;
             check(rc, "write sample");
             // the entity's newest sample
             MDB_val ek = mval(ekey), ev;
