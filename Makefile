@@ -76,6 +76,11 @@ run: deps
 stop:
 	@HTTP_PORT=$(HTTP_PORT) SFLOW_PORT=$(SFLOW_PORT) VAR_DIR=$(VAR_DIR) BUILD=$(BUILD) scripts/run stop
 
+# bench/run.py: ingest and query throughput against this machine's own ceilings, written to
+# docs/performance.md (a few minutes; BENCH_SAMPLES=50000000 for the 50-million-sample store).
+bench: all
+	BUILD=$(BUILD) /usr/bin/python3 bench/run.py
+
 bench-decode: all
 	$(BUILD)/bench-decode
 

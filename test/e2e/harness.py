@@ -301,7 +301,8 @@ class Stack:
     def unexpected_log_lines(self):
         bad = []
         for line in self.service_log_text().splitlines():
-            if " error: " in line and not any(e.search(line) for e in self.expected_errors):
+            if "Sanitizer" in line or (" error: " in line and
+                                       not any(e.search(line) for e in self.expected_errors)):
                 bad.append("service: " + line)
         if os.path.exists(self.error_log):
             with open(self.error_log, errors="replace") as f:
