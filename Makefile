@@ -17,6 +17,8 @@ endif
 ifeq ($(SANITIZE),1)
 BUILD    := build/asan
 CXXFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# GCC 12's sanitizer builds warn falsely inside libstdc++ (<regex>, <variant>)
+CXXFLAGS += -Wno-maybe-uninitialized
 LDFLAGS  += -fsanitize=address,undefined
 else
 BUILD    := build

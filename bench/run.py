@@ -84,6 +84,13 @@ def udp_snmp():
     return dict(zip(rows[0][1:], map(int, rows[1][1:])))
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -272,7 +279,10 @@ def to_ms(text):
 
 
 def wrk(stack, body, seconds=None):
-    """wrk → nginx: {'rps', 'p50', 'p99' (ms), 'requests', 'errors'}."""
+    """wrk → nginx: {'rps', 'p50', 'p99' (ms), 'requests', 'errors', 'cpu_us': CPU time of the
+    responder (the service or the echo) per request}."""
+    pid = stack.service.pid
+    cpu0 = cpu_seconds(pid)
     cmd = ["wrk", "-t2", "-c%d" % CONNECTIONS, "-d%ds" % round(seconds or STEP_S), "--latency",
            "-s", LUA, stack.url()]
     out = subprocess.run(cmd, env=dict(os.environ, BENCH_BODY=body), stdout=subprocess.PIPE,
@@ -281,6 +291,7 @@ def wrk(stack, body, seconds=None):
            "p50": to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
            "p99": to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
            "requests": int(re.search(r"(\d+) requests in", out).group(1))}
+    res["cpu_us"] = 1e6 * (cpu_seconds(pid) - cpu0) / max(res["requests"], 1)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errs = re.search(r"Socket errors: (.*)", out)
     res["errors"] = (int(bad.group(1)) if bad else 0)
@@ -381,13 +392,13 @@ def report(r):
                  r["small"]["bytes"], CONNECTIONS, STEP_S, r["small"]["bytes"]))
     L.append("")
     L.append("| store | requests/s | of ceiling | p50 ms | p99 ms | ceiling requests/s | "
-             "ceiling p50 / p99 ms | non-2xx |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+             "ceiling p50 / p99 ms | responder CPU µs/request (service / echo) | non-2xx |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 
     def qrow(name, q, c):
-        L.append("| %s | %.0f | %s | %.2f | %.2f | %.0f | %.2f / %.2f | %d |" % (
+        L.append("| %s | %.0f | %s | %.2f | %.2f | %.0f | %.2f / %.2f | %.0f / %.0f | %d |" % (
             name, q["rps"], pct(q["rps"], c["rps"]), q["p50"], q["p99"], c["rps"], c["p50"], c["p99"],
-            q["errors"]))
+            q["cpu_us"], c["cpu_us"], q["errors"]))
     sm, lg = r["small"], r["large"]
     qrow("%d samples" % sm["store"]["samples"], sm["query"], sm["ceiling"])
     ui = sm["under_ingest"]
