@@ -373,13 +373,14 @@ def report(r):
     L.append("")
     L.append("**Ingest** (%g s per step; ceiling: bench-udp-sink fed by the same sender)" % STEP_S)
     L.append("")
-    L.append("| rate asked /s | sink: sent | sink: received | service: sent | service: received | "
+    L.append("| rate asked /s | sink: sent (/s) | sink: received | service: sent (/s) | service: received | "
              "received / ceiling | kernel_drops | Udp InErrors / RcvbufErrors (system) | "
              "samples decoded | stored (stats) | stored (store) | lossless |")
     L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|")
     for c, s in zip(r["sink"], r["service"]):
-        L.append("| %d | %d | %d | %d | %d | %s | %d | %d / %d | %d | %d | %d | %s |" % (
-            s["rate"], c["sent"], c["received"], s["sent"], s["received"],
+        L.append("| %d | %d (%.0f) | %d | %d (%.0f) | %d | %s | %d | %d / %d | %d | %d | %d | %s |" % (
+            s["rate"], c["sent"], c["sent"] / c["secs"], c["received"], s["sent"], s["sent"] / s["secs"],
+            s["received"],
             pct(s["received"] / s["sent"], c["received"] / c["sent"]), s["kernel_drops"],
             s["snmp"]["InErrors"], s["snmp"]["RcvbufErrors"], s["decoded_samples"], s["stored"],
             s["in_store"], "yes" if lossless(s) else "no"))
@@ -443,6 +444,12 @@ def write_doc(text):
 
 
 def main():
+    if sys.argv[1:2] == ["--report"]:  # the table again from a saved run
+        with open(sys.argv[2]) as f:
+            text = report(json.load(f))
+        print(text)
+        write_doc(text)
+        return
     for name in ("sflow-monitor", "sflow-gen", "bench-udp-sink", "bench-fcgi-echo", "bench-fill"):
         if not os.access(tool(name), os.X_OK):
             sys.exit("bench: %s not built (run make)" % tool(name))
@@ -487,6 +494,8 @@ def main():
         r["large"] = query_phase(LARGE, body, end_ms, False, 0)
     r["load_end"] = loadavg()
     r["elapsed"] = time.monotonic() - t0
+    with open(os.path.join(BUILD, "bench-results.json"), "w") as f:
+        json.dump(r, f, indent=1)  # report() again from it: bench/run.py --report FILE
     text = report(r)
     print(text)
     write_doc(text)

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -144,6 +145,7 @@ struct Ingest::Impl {
         int zero = 0, one = 1;
         if (addr->family == 6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
         setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMP, &one, sizeof one);  // arrival time per datagram
         int want = opts.rcvbuf_bytes;
         if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0)
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
@@ -236,7 +238,7 @@ struct Ingest::Impl {
         mmsghdr msgs[kBatch];
         iovec iov[kBatch];
         sockaddr_storage peers[kBatch];
-        alignas(cmsghdr) char ctrl[kBatch][CMSG_SPACE(sizeof(uint32_t))];
+        alignas(cmsghdr) char ctrl[kBatch][CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(timeval))];
         pollfd fds[2] = {{fd, POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
         last_purge_ms = now_ms();
         for (;;) {
@@ -267,16 +269,23 @@ struct Ingest::Impl {
                 if (n < 0 && errno != EAGAIN && errno != EINTR)
                     log_error("udp receive: %s", std::strerror(errno));
                 for (int i = 0; i < n; ++i) {
+                    int64_t arrived = now;  // the kernel's receive time when it gives one
                     for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c;
-                         c = CMSG_NXTHDR(&msgs[i].msg_hdr, c))
-                        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+                         c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+                        if (c->cmsg_level != SOL_SOCKET) continue;
+                        if (c->cmsg_type == SO_RXQ_OVFL) {
                             uint32_t drops;
                             std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
                             stats.kernel_drops = drops;
+                        } else if (c->cmsg_type == SCM_TIMESTAMP) {
+                            timeval tv;
+                            std::memcpy(&tv, CMSG_DATA(c), sizeof tv);
+                            arrived = int64_t(tv.tv_sec) * 1000 + tv.tv_usec / 1000;
                         }
+                    }
                     size_t len = std::min<size_t>(msgs[i].msg_len, kMaxDatagram);
                     handle(std::string_view(bufs.data() + size_t(i) * kMaxDatagram, len),
-                           from_sockaddr(peers[i]), now);
+                           from_sockaddr(peers[i]), arrived);
                 }
                 drained = n < kBatch;
             }

@@ -117,7 +117,12 @@ struct Store::Impl {
     struct Cursor {
         MDB_cursor* c = nullptr;
         Cursor(const Impl& s, MDB_txn* t, MDB_dbi d) { s.check(mdb_cursor_open(t, d, &c), "open cursor"); }
-        ~Cursor() { mdb_cursor_close(c); }
+        ~Cursor() { close(); }
+        // A write transaction's commit frees its cursors: close them before committing.
+        void close() {
+            if (c) mdb_cursor_close(c);
+            c = nullptr;
+        }
         int get(MDB_val& k, MDB_val& v, MDB_cursor_op op) { return mdb_cursor_get(c, &k, &v, op); }
     };
 
@@ -224,6 +229,8 @@ struct Store::Impl {
                 rc = ec.get(ek, ev, empty ? MDB_GET_CURRENT : MDB_NEXT);
                 if (empty && rc == EINVAL) rc = ec.get(ek, ev, MDB_NEXT);
             }
+            ec.close();
+            sc.close();
             txn.commit();
             total += n;
             if (done) break;

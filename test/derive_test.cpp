@@ -60,7 +60,8 @@ struct Cluster {
         net.bytes_in = uint64_t(k) * 10 * 125000;  // 125000 B/s
         net.bytes_out = uint64_t(k) * 10 * 5000;
         HostDescr d;
-        d.hostname.value = "kvm-" + agent;
+        std::string hostname = "kvm-" + agent;  // Str<> views it: keep it alive until build()
+        d.hostname.value = hostname;
         uint32_t seq = seq_base + uint32_t(k) + 1;
         DatagramBuilder b(*Address::parse(agent), 100001, seq, (100 + uint32_t(k) * 10) * 1000);
         b.counter_sample(seq, 2, 1).add(net).add(mem).add(cpu).add(d);
