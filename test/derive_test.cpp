@@ -155,7 +155,9 @@ TEST_CASE("cluster.status reports utilisation, memory, network, VMs and over-com
     Cluster c;
     for (int k = 0; k < 3; ++k) c.host_round("10.0.0.1", k, 40.0, 0, 0, {"vm-a", "vm-b"});
     for (int k = 0; k < 3; ++k) c.host_round("10.0.0.2", k, 10.0, 0, 0, {}, 500'000);  // long gone
-    Json::Value s = c.rpc("cluster.status", "{}", 1'025'000)["result"];
+    Json::Value full = c.rpc("cluster.status", "{}", 1'025'000);
+    Json::Value s = full["result"];
+    CAPTURE(full.toStyledString());
     REQUIRE(s["hosts"].size() == 2);
     Json::Value h = s["hosts"][0];
     CHECK(h["host_ip"].asString() == "10.0.0.1");
