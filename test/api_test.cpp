@@ -15,14 +15,8 @@ using sfm::test::TempDir;
 
 namespace {
 
-Json::Value parse(const std::string& s) {
-    Json::Value v;
-    std::string errs;
-    Json::CharReaderBuilder b;
-    std::unique_ptr<Json::CharReader> r(b.newCharReader());
-    REQUIRE_MESSAGE(r->parse(s.data(), s.data() + s.size(), &v, &errs), "not JSON: " << s);
-    return v;
-}
+using sfm::test::parse_json;
+Json::Value parse(const std::string& s) { return parse_json(s); }
 
 std::vector<std::string> keys_in_order(const std::string& object_text) {
     // jsoncpp sorts member names, so read the order from the text itself

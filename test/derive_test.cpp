@@ -23,14 +23,8 @@ SampleMeta meta(int64_t ts, uint32_t seq, uint32_t uptime, const char* agent = "
     return m;
 }
 
-Json::Value parse(const std::string& s) {
-    Json::Value v;
-    std::string errs;
-    Json::CharReaderBuilder b;
-    std::unique_ptr<Json::CharReader> r(b.newCharReader());
-    REQUIRE_MESSAGE(r->parse(s.data(), s.data() + s.size(), &v, &errs), "not JSON: " << s);
-    return v;
-}
+using sfm::test::parse_json;
+Json::Value parse(const std::string& s) { return parse_json(s); }
 
 // A host with 4 CPUs at a known utilisation, and VMs, sampled every 10 s.
 struct Cluster {

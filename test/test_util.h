@@ -1,11 +1,14 @@
 // test_util.h — small helpers shared by the unit tests.
 #pragma once
 
+#include <doctest/doctest.h>
+#include <json/json.h>
 #include <stdlib.h>
 
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -30,6 +33,16 @@ inline bool wait_for(const std::function<bool()>& cond, int timeout_ms = 5000) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     return true;
+}
+
+// Parses JSON text, failing the test (with the text) when it is not JSON.
+inline Json::Value parse_json(const std::string& s) {
+    Json::Value v;
+    std::string errs;
+    Json::CharReaderBuilder b;
+    std::unique_ptr<Json::CharReader> r(b.newCharReader());
+    REQUIRE_MESSAGE(r->parse(s.data(), s.data() + s.size(), &v, &errs), "not JSON: " << s);
+    return v;
 }
 
 }  // namespace sfm::test
