@@ -22,6 +22,8 @@ Environment (defaults in brackets):
   BENCH_RSS_REQUESTS   requests between the two RSS readings [1000000]
   BENCH_CONNECTIONS    wrk connections [50]
   BENCH_DOC            the file to update [docs/performance.md]; "-" for none
+Every run also saves its figures to $BUILD/bench-results.json;
+`bench/run.py --report FILE` prints (and writes into BENCH_DOC) the table from such a file.
 """
 
 import datetime
@@ -385,8 +387,8 @@ def report(r):
             s["snmp"]["InErrors"], s["snmp"]["RcvbufErrors"], s["decoded_samples"], s["stored"],
             s["in_store"], "yes" if lossless(s) else "no"))
     L.append("")
-    L.append("Highest lossless rate: service %s datagrams/s; ceiling (sink) %s datagrams/s." % (
-        r["lossless_service"] or "none of the steps", r["lossless_sink"] or "none of the steps"))
+    L.append("Highest lossless rate: service %s; ceiling (sink) %s." % tuple(
+        "%d datagrams/s" % r[k] if r[k] else "none of the steps" for k in ("lossless_service", "lossless_sink")))
     L.append("")
     L.append("**Query** host.cpu, 20 records (%d-byte reply), wrk -t2 -c%d -d%gs through nginx; "
              "ceiling: bench-fcgi-echo with a %d-byte body behind the same nginx config" % (

@@ -12,6 +12,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstring>
 #include <stdexcept>
 
@@ -25,7 +27,7 @@ namespace {
 
 constexpr int kBatch = 64;          // datagrams per recvmmsg
 constexpr size_t kMaxDatagram = 65536;
-constexpr int64_t kIdleFlushMs = 20;  // drained socket: make data visible this soon
+constexpr size_t kMaxBacklog = 1000000;  // samples held while the writer is busy, at most
 
 struct Cidr {
     Address net;
@@ -115,10 +117,17 @@ struct Ingest::Impl {
     int stop_pipe[2] = {-1, -1};
     uint16_t bound_port = 0;
     std::vector<Cidr> allow;
-    std::thread thread;
-    std::vector<StoredSample> pending;
-    int64_t first_pending_ms = 0, last_commit_ms = 0, last_purge_ms = 0;
-    uint32_t last_store_error_logged = 0;
+    std::thread thread;  // receives and decodes
+    std::thread writer;  // the one LMDB writer: batches, purges
+    std::vector<StoredSample> pending;  // receiver only
+    int64_t first_pending_ms = 0;  // receiver only
+    int64_t last_purge_ms = 0;     // writer only
+
+    // hand-over from receiver to writer
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<StoredSample> handoff;
+    bool writer_busy = false, stopping = false;
 
     Impl(const IngestOptions& o, Store& st, Stats& s) : opts(o), store(st), stats(s) {}
 
@@ -201,25 +210,55 @@ struct Ingest::Impl {
             stats.records_unknown += s.unknown_records;
             stats.records_malformed += s.errors.size();
         }
-        if (pending.empty()) first_pending_ms = now;
+        if (pending.empty()) first_pending_ms = now_ms();
         samples_to_store(d, now, pending, stats);
     }
 
-    void flush(int64_t now) {
-        last_commit_ms = now;
-        if (pending.empty()) return;
+    // Receiver: passes what it holds to the writer when the writer is free; meanwhile it keeps
+    // receiving, so batches grow with the load and the socket is drained during commits.
+    void hand_over() {
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            if (writer_busy || !handoff.empty()) {
+                if (pending.size() < kMaxBacklog) return;
+                stats.samples_backlog_dropped += pending.size();  // the disk cannot keep up
+                pending.clear();
+                return;
+            }
+            handoff.swap(pending);
+            writer_busy = true;
+        }
+        cv.notify_one();
+    }
+
+    void write(std::vector<StoredSample>& batch) {
         try {
-            store.write(pending);
-            stats.samples_stored += pending.size();
+            store.write(batch);
+            stats.samples_stored += batch.size();
             ++stats.store_commits;
         } catch (const std::exception& e) {
             ++stats.store_errors;
-            if (stats.store_errors.load() - last_store_error_logged >= 1) {
-                log_error("%s; %zu samples lost", e.what(), pending.size());
-                last_store_error_logged = uint32_t(stats.store_errors.load());
-            }
+            log_error("%s; %zu samples lost", e.what(), batch.size());
         }
-        pending.clear();
+        batch.clear();
+    }
+
+    void write_loop() {
+        std::vector<StoredSample> batch;
+        last_purge_ms = now_ms();
+        for (;;) {
+            {
+                std::unique_lock<std::mutex> lock(mu);
+                writer_busy = false;
+                cv.wait_for(lock, std::chrono::milliseconds(500),
+                            [&] { return !handoff.empty() || stopping; });
+                if (handoff.empty() && stopping) return;
+                batch.swap(handoff);
+                writer_busy = !batch.empty();
+            }
+            if (!batch.empty()) write(batch);
+            maybe_purge(now_ms());
+        }
     }
 
     void maybe_purge(int64_t now) {
@@ -240,13 +279,10 @@ struct Ingest::Impl {
         sockaddr_storage peers[kBatch];
         alignas(cmsghdr) char ctrl[kBatch][CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(timeval))];
         pollfd fds[2] = {{fd, POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
-        last_purge_ms = now_ms();
         for (;;) {
             int64_t now = now_ms();
-            int timeout = 100;
-            if (!pending.empty())
-                timeout = int(std::max<int64_t>(0, first_pending_ms + opts.flush_ms - now));
-            int pr = poll(fds, 2, std::min(timeout, 100));
+            int timeout = pending.empty() ? 100 : 5;  // holding samples: retry the hand-over soon
+            int pr = poll(fds, 2, timeout);
             if (pr < 0 && errno != EINTR) {
                 log_error("udp poll: %s", std::strerror(errno));
                 break;
@@ -290,12 +326,17 @@ struct Ingest::Impl {
                 drained = n < kBatch;
             }
             if (!pending.empty() &&
-                (pending.size() >= opts.max_batch || now - first_pending_ms >= opts.flush_ms ||
-                 (drained && now - last_commit_ms >= kIdleFlushMs)))
-                flush(now);
-            maybe_purge(now);
+                (drained || pending.size() >= opts.max_batch || now - first_pending_ms >= opts.flush_ms))
+                hand_over();
         }
-        flush(now_ms());
+        // stopping: the writer takes the rest, then ends
+        {
+            std::unique_lock<std::mutex> lock(mu);
+            cv.wait(lock, [&] { return !writer_busy && handoff.empty(); });
+            handoff.swap(pending);
+            stopping = true;
+        }
+        cv.notify_one();
     }
 };
 
@@ -315,6 +356,13 @@ void Ingest::start() {
     s.open_socket();
     if (pipe2(s.stop_pipe, O_CLOEXEC) != 0)
         throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+    s.writer = std::thread([&s] {
+        try {
+            s.write_loop();
+        } catch (const std::exception& e) {  // nothing escapes the thread
+            log_error("store writer stopped: %s", e.what());
+        }
+    });
     s.thread = std::thread([&s] {
         try {
             s.run();
@@ -332,6 +380,7 @@ void Ingest::stop() {
     ssize_t w = write(s.stop_pipe[1], &c, 1);
     (void)w;
     s.thread.join();
+    s.writer.join();
 }
 
 uint16_t Ingest::port() const { return impl_->bound_port; }

@@ -36,6 +36,15 @@ void JsonWriter::string(std::string_view s) {
     static const char hex[] = "0123456789abcdef";
     out_.push_back('"');
     for (size_t i = 0; i < s.size();) {
+        size_t run = i;  // plain printable ASCII, the common case: one append
+        while (run < s.size() && uint8_t(s[run]) >= 0x20 && uint8_t(s[run]) < 0x7F && s[run] != '"' &&
+               s[run] != '\\')
+            ++run;
+        if (run > i) {
+            out_.append(s.data() + i, run - i);
+            i = run;
+            continue;
+        }
         uint8_t b = uint8_t(s[i]);
         if (b < 0x80) {
             if (b == '"' || b == '\\') {

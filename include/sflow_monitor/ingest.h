@@ -1,4 +1,7 @@
-// ingest.h — the sFlow ingest thread: UDP (recvmmsg) → decode → batched Store::write().
+// ingest.h — sFlow ingest: a receiver thread (recvmmsg → decode) and the store's one writer
+// thread (batched Store::write(), periodic purge). The receiver hands the writer everything it
+// holds whenever the writer is free, so batches grow with the load and the socket is drained
+// while a commit runs.
 //
 // Caveats:
 //  - start() binds the socket (throws std::runtime_error with the reason on failure) and
@@ -24,7 +27,7 @@ struct IngestOptions {
     uint16_t port = 6343;            // 0: any free port (see Ingest::port())
     int rcvbuf_bytes = 8 << 20;
     int flush_ms = 1000;             // bound on arrival → visible
-    size_t max_batch = 10000;        // samples per write transaction
+    size_t max_batch = 10000;        // hand over at this many samples even if more are waiting
     int64_t purge_every_ms = 60000;
     std::vector<std::string> allow;  // CIDRs; empty = every agent
     bool require_source_match = false;  // agent address must equal the UDP source
