@@ -228,7 +228,7 @@ struct Ingest::Impl {
             handoff.swap(pending);
             writer_busy = true;
         }
-        cv.notify_one();
+        cv.notify_all();
     }
 
     void write(std::vector<StoredSample>& batch) {
@@ -250,6 +250,7 @@ struct Ingest::Impl {
             {
                 std::unique_lock<std::mutex> lock(mu);
                 writer_busy = false;
+                cv.notify_all();  // the receiver may be waiting for an idle writer (stop)
                 cv.wait_for(lock, std::chrono::milliseconds(500),
                             [&] { return !handoff.empty() || stopping; });
                 if (handoff.empty() && stopping) return;
@@ -336,7 +337,7 @@ struct Ingest::Impl {
             handoff.swap(pending);
             stopping = true;
         }
-        cv.notify_one();
+        cv.notify_all();
     }
 };
 

@@ -390,7 +390,7 @@ TEST_CASE("--rate spreads the datagrams over time by the clock") {
     CHECK(WEXITSTATUS(status) == 0);
     REQUIRE(arrivals.size() == 20);
     double span = std::chrono::duration<double>(arrivals.back() - arrivals.front()).count();
-    CHECK(span >= 0.18);
+    CHECK(span >= 0.15);  // 19 intervals at 100/s: 0.19 s paced, ~0 unpaced; arrival jitter allowed
 }
 
 TEST_CASE("--duration loops the set and each agent's datagram sequence carries on") {

@@ -135,3 +135,13 @@ TEST_CASE("VM samples are stored by hostname even before their host is seen; nam
     CHECK(out[0].meta.source_index == 100007);
     CHECK(stats.samples_ignored == 1);
 }
+
+TEST_CASE("stop returns and leaves every received sample in the store") {
+    IngestOptions o;
+    o.flush_ms = 60000;
+    Running r(o);
+    for (uint32_t i = 1; i <= 50; ++i) send_to(r.ingest.port(), host_datagram("10.0.0.1", i));
+    REQUIRE(wait_for([&] { return r.stats.datagrams_received == 50; }));
+    r.ingest.stop();
+    CHECK(stored(r.store, "10.0.0.1") == 50);
+}
