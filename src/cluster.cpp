@@ -58,10 +58,21 @@ Pair<T> last_two(const std::vector<Sample>& samples) {
     return p;
 }
 
+// The observed polling interval: as the agent's own clock (uptime) tells it between its two
+// newest samples, so that datagrams the network or a replay bunched together do not make a
+// host look down; the receive times when the agent restarted in between.
+int64_t polling_interval(const std::vector<Sample>& s) {
+    if (s.size() < 2) return kDefaultIntervalMs;
+    const SampleMeta &cur = s[0].meta, &prev = s[1].meta;
+    int64_t iv = cur.agent == prev.agent && cur.sub_agent_id == prev.sub_agent_id && cur.uptime > prev.uptime
+                     ? int64_t(cur.uptime - prev.uptime)
+                     : cur.ts_ms - prev.ts_ms;
+    return iv > 0 ? iv : kDefaultIntervalMs;
+}
+
 const char* presence(const std::vector<Sample>& s, int64_t now) {
     if (s.empty()) return "down";
-    int64_t interval = s.size() >= 2 ? s[0].meta.ts_ms - s[1].meta.ts_ms : kDefaultIntervalMs;
-    if (interval <= 0) interval = kDefaultIntervalMs;
+    int64_t interval = polling_interval(s);
     int64_t age = now - s[0].meta.ts_ms;
     if (age > kDownIntervals * interval) return "down";
     if (age > kStaleIntervals * interval) return "stale";
@@ -202,7 +213,7 @@ void cluster_status(const Call& c, JsonWriter& w) {
         std::optional<double> in, out;
         if (net.prev) {
             Interval iv = interval_between(net.prev_meta, net.cur_meta);
-            if (!iv.reset) {
+            if (!iv.reset && iv.seconds > 0) {
                 in = double(delta64(net.prev->bytes_in, net.cur->bytes_in)) / iv.seconds;
                 out = double(delta64(net.prev->bytes_out, net.cur->bytes_out)) / iv.seconds;
             }

@@ -10,7 +10,7 @@ Interval interval_between(const SampleMeta& p, const SampleMeta& c) {
     bool uptime_wrapped = c.uptime < p.uptime && p.uptime > 0xF0000000u && seq_step == 1;
     iv.reset = !(c.agent == p.agent) || c.sub_agent_id != p.sub_agent_id ||
                c.source_index != p.source_index || seq_step == 0 || seq_step > (1u << 30) ||
-               (c.uptime < p.uptime && !uptime_wrapped) || iv.seconds <= 0;
+               (c.uptime < p.uptime && !uptime_wrapped);
     iv.gap = !iv.reset && seq_step > 1;
     return iv;
 }
@@ -54,8 +54,13 @@ struct Rates {
         w.key(k);
         w.number(round3(v));
     }
-    void r32(const char* k, uint32_t p, uint32_t c) { put(k, delta32(p, c) / s); }
-    void r64(const char* k, uint64_t p, uint64_t c) { put(k, double(delta64(p, c)) / s); }
+    // per-second rates need time to have passed (two samples received in one ms: none)
+    void r32(const char* k, uint32_t p, uint32_t c) {
+        if (s > 0) put(k, delta32(p, c) / s);
+    }
+    void r64(const char* k, uint64_t p, uint64_t c) {
+        if (s > 0) put(k, double(delta64(p, c)) / s);
+    }
 };
 
 void rates(Rates& r, const HostCpu& p, const HostCpu& c) {

@@ -7,6 +7,8 @@
 //    hypervisor) yields no rates at all: a difference across it would be invented.
 //  - After a gap the rates are averages over the longer interval; a 32-bit counter could
 //    have wrapped more than once in it, so the record is flagged "gap".
+//  - Intervals are receive times; two samples received in the same millisecond get shares
+//    (percentages) but no per-second rates.
 #pragma once
 
 #include <cstdint>
