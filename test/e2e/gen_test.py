@@ -116,5 +116,57 @@ def a_migrated_vm_is_described_on_its_new_host_and_its_series_shows_both():
     assert seen[0] == old and seen[-1] == new, seen
 
 
+def cpu_util(prev, cur):
+    """Busy share of all modes (steal included) between two host_cpu records, 32-bit modular."""
+    d = {k: (cur[k] - prev[k]) % 2**32 for k in ("cpu_user", "cpu_nice", "cpu_system", "cpu_idle",
+                                               "cpu_waiting_io", "cpu_intr", "cpu_sintr", "cpu_steal")}
+    return 100.0 * (sum(d.values()) - d["cpu_idle"] - d["cpu_waiting_io"]) / sum(d.values())
+
+
+@suite.test
+def cluster_status_and_derived_series_match_utilisation_computed_from_the_generated_counters():
+    status = stack.result("cluster.status")
+    hosts = {h["host_ip"]: h for h in status["hosts"]}
+    assert sorted(hosts) == agents(), hosts
+    last_vm = {}  # VM name -> its newest sample
+    for s in expect:
+        if s["kind"] == "vm":
+            last_vm[s["name"]] = s
+    for agent in agents():
+        cpus = [s["records"]["host_cpu"] for s in host_samples(agent, "host_cpu")]
+        want = cpu_util(cpus[-2], cpus[-1])  # --start-near-wrap: the counters wrap on the way
+        h = hosts[agent]
+        assert abs(h["cpu_util"] - want) <= 0.01, (agent, h["cpu_util"], want)
+        m = [s["records"]["host_memory"] for s in host_samples(agent, "host_memory")][-1]
+        used = 100.0 * (m["mem_total"] - m["mem_free"] - m["mem_buffers"] - m["mem_cached"]) / m["mem_total"]
+        assert abs(h["mem_used"] - used) <= 0.01, (agent, h["mem_used"], used)
+        on_it = sorted(n for n, s in last_vm.items() if s["agent"] == agent)
+        assert sorted(h["vms"]) == on_it, (agent, h["vms"], on_it)
+        vcpus = sum(last_vm[n]["records"]["virt_cpu"]["vcpu_cpu_count"] for n in on_it)
+        assert abs(h["vcpu_overcommit"] - vcpus / cpus[-1]["cpu_num"]) <= 0.01, (agent, h)
+        derived = stack.result("host.cpu", {"ip": agent, "derive": True})
+        assert "cpu_util_pct" not in derived[0] and "flags" not in derived[0]
+        for i in range(1, len(derived)):
+            assert abs(derived[i]["cpu_util_pct"] - cpu_util(cpus[i - 1], cpus[i])) <= 0.001, (agent, i)
+            assert derived[i]["flags"] == [], derived[i]
+    assert status["totals"]["hosts"] == len(agents())
+    assert status["totals"]["vms"] == len(vms())
+
+
+@suite.test
+def virt_history_shows_the_migration_and_host_vms_the_vms_now():
+    moved = [vm for vm in vms() if len({s["agent"] for s in vm_samples(vm, "virt_cpu")}) > 1][0]
+    hist = stack.result("virt.history", {"hostname": moved})
+    agents_in_order = []
+    for s in vm_samples(moved, "virt_cpu"):
+        if not agents_in_order or agents_in_order[-1] != s["agent"]:
+            agents_in_order.append(s["agent"])
+    assert [h["host_ip"] for h in hist] == agents_in_order, hist
+    assert sum(h["samples"] for h in hist) == len(vm_samples(moved, "virt_cpu"))
+    new_host = agents_in_order[-1]
+    assert moved in [v["hostname"] for v in stack.result("host.vms", {"ip": new_host})]
+    assert moved not in [v["hostname"] for v in stack.result("host.vms", {"ip": agents_in_order[0]})]
+
+
 if __name__ == "__main__":
     suite.run()
