@@ -58,15 +58,12 @@ Pair<T> last_two(const std::vector<Sample>& samples) {
     return p;
 }
 
-// The observed polling interval: as the agent's own clock (uptime) tells it between its two
-// newest samples, so that datagrams the network or a replay bunched together do not make a
-// host look down; the receive times when the agent restarted in between.
+// The observed polling interval: between the two newest samples, on the agent's clock (see
+// interval_between), so that datagrams bunched by the network or a replay do not make a host
+// look down.
 int64_t polling_interval(const std::vector<Sample>& s) {
     if (s.size() < 2) return kDefaultIntervalMs;
-    const SampleMeta &cur = s[0].meta, &prev = s[1].meta;
-    int64_t iv = cur.agent == prev.agent && cur.sub_agent_id == prev.sub_agent_id && cur.uptime > prev.uptime
-                     ? int64_t(cur.uptime - prev.uptime)
-                     : cur.ts_ms - prev.ts_ms;
+    int64_t iv = interval_between(s[1].meta, s[0].meta).ms;
     return iv > 0 ? iv : kDefaultIntervalMs;
 }
 

@@ -5,13 +5,17 @@ namespace sfm {
 
 Interval interval_between(const SampleMeta& p, const SampleMeta& c) {
     Interval iv;
-    iv.seconds = double(c.ts_ms - p.ts_ms) / 1000.0;
     uint32_t seq_step = c.sample_sequence - p.sample_sequence;  // modular: the sequence wraps too
     bool uptime_wrapped = c.uptime < p.uptime && p.uptime > 0xF0000000u && seq_step == 1;
     iv.reset = !(c.agent == p.agent) || c.sub_agent_id != p.sub_agent_id ||
                c.source_index != p.source_index || seq_step == 0 || seq_step > (1u << 30) ||
                (c.uptime < p.uptime && !uptime_wrapped);
     iv.gap = !iv.reset && seq_step > 1;
+    // The agent's clock (the datagrams' uptime) times the interval: it is what the counters were
+    // read against, and no network or collector batching, nor a replay, bends it. Across a
+    // reset there is no rate to compute; the receive times then stand in for interval_ms.
+    iv.ms = iv.reset ? c.ts_ms - p.ts_ms : int64_t(uint32_t(c.uptime - p.uptime));
+    iv.seconds = double(iv.ms) / 1000.0;
     return iv;
 }
 
@@ -136,7 +140,7 @@ template <class T>
 void write_derived(JsonWriter& w, const T& prev, const SampleMeta& pm, const T& cur, const SampleMeta& cm) {
     Interval iv = interval_between(pm, cm);
     w.key("interval_ms");
-    w.number(int64_t(cm.ts_ms - pm.ts_ms));
+    w.number(iv.ms);
     if (!iv.reset) {
         Rates r{w, iv.seconds};
         rates(r, prev, cur);

@@ -7,8 +7,8 @@
 //    hypervisor) yields no rates at all: a difference across it would be invented.
 //  - After a gap the rates are averages over the longer interval; a 32-bit counter could
 //    have wrapped more than once in it, so the record is flagged "gap".
-//  - Intervals are receive times; two samples received in the same millisecond get shares
-//    (percentages) but no per-second rates.
+//  - Intervals are measured on the agent's clock (datagram uptime), so bunched or replayed
+//    datagrams still give true rates; an interval of 0 gives shares but no per-second rates.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +20,7 @@
 namespace sfm {
 
 struct Interval {
+    int64_t ms = 0;  // by the agent's uptime clock (receive times across a reset)
     double seconds = 0;
     bool reset = false;
     bool gap = false;
