@@ -72,7 +72,7 @@ TEST_CASE("datagrams sent over UDP become queryable samples, and a malformed one
     CHECK(r.stats.rejected_malformed == 1);
     CHECK(r.stats.rejected_version == 1);
     CHECK(r.stats.datagrams_decoded == 2);
-    CHECK(r.stats.samples_stored == 2);
+    CHECK(wait_for([&] { return r.stats.samples_stored == 2; }));  // counted just after the commit
     auto agents = r.stats.agents_snapshot();
     REQUIRE(agents.size() == 1);
     CHECK(agents.begin()->second.sub_agents[100001].lost == 1);  // sequence 2 never decoded
