@@ -27,7 +27,7 @@ namespace {
 
 constexpr int kBatch = 64;          // datagrams per recvmmsg
 constexpr size_t kMaxDatagram = 65536;
-constexpr size_t kMaxBacklog = 1000000;  // samples held while the writer is busy, at most
+constexpr size_t kMaxBacklog = 200000;  // samples held while the writer is busy, at most
 
 struct Cidr {
     Address net;
@@ -127,7 +127,7 @@ struct Ingest::Impl {
     std::mutex mu;
     std::condition_variable cv;
     std::vector<StoredSample> handoff;
-    bool writer_busy = false, stopping = false;
+    bool writer_busy = false, stopping = false, writer_dead = false;
 
     Impl(const IngestOptions& o, Store& st, Stats& s) : opts(o), store(st), stats(s) {}
 
@@ -218,12 +218,18 @@ struct Ingest::Impl {
     // receiving, so batches grow with the load and the socket is drained during commits.
     void hand_over() {
         {
-            std::lock_guard<std::mutex> lock(mu);
+            std::unique_lock<std::mutex> lock(mu);
             if (writer_busy || !handoff.empty()) {
                 if (pending.size() < kMaxBacklog) return;
-                stats.samples_backlog_dropped += pending.size();  // the disk cannot keep up
-                pending.clear();
-                return;
+                // The store cannot keep up. Stop reading until the writer is free: what we
+                // accepted is kept, memory stays bounded, and the kernel drops (and counts,
+                // SO_RXQ_OVFL) what we could not accept.
+                cv.wait(lock, [&] { return writer_dead || (!writer_busy && handoff.empty()); });
+                if (writer_dead) {
+                    stats.samples_backlog_dropped += pending.size();
+                    pending.clear();
+                    return;
+                }
             }
             handoff.swap(pending);
             writer_busy = true;
@@ -362,7 +368,12 @@ void Ingest::start() {
             s.write_loop();
         } catch (const std::exception& e) {  // nothing escapes the thread
             log_error("store writer stopped: %s", e.what());
+            std::lock_guard<std::mutex> lock(s.mu);
+            s.writer_dead = true;
+            s.writer_busy = false;
+            s.handoff.clear();
         }
+        s.cv.notify_all();
     });
     s.thread = std::thread([&s] {
         try {

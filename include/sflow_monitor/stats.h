@@ -42,7 +42,7 @@ struct Stats {
     Counter records_unknown{0};
     Counter records_malformed{0};
     Counter samples_stored{0};
-    Counter samples_backlog_dropped{0};  // the store could not keep up: dropped before writing
+    Counter samples_backlog_dropped{0};  // the store writer had died: dropped before writing
     Counter store_commits{0};
     Counter store_errors{0};
     Counter purged_samples{0};
