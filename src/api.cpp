@@ -223,8 +223,13 @@ HttpReply Api::handle(std::string_view body, int64_t now) const {
     std::string errs;
     bool parsed = false, too_deep = false;
     try {
-        // a reader per call: CharReader is not thread-safe, and building one is cheap
-        auto reader = make_reader(opts_.max_depth);
+        // CharReader is not thread-safe: one per worker thread, built on its first request
+        thread_local std::unique_ptr<Json::CharReader> reader;
+        thread_local int reader_depth = -1;
+        if (!reader || reader_depth != opts_.max_depth) {
+            reader = make_reader(opts_.max_depth);
+            reader_depth = opts_.max_depth;
+        }
         parsed = reader->parse(body.data(), body.data() + body.size(), &root, &errs);
     } catch (const std::exception& e) {  // jsoncpp throws past stackLimit
         too_deep = true;
