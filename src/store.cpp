@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <unordered_map>
 #include <cerrno>
 #include <cstring>
 
@@ -35,24 +36,34 @@ uint64_t get_be(const char* p, int bytes) {
     return v;
 }
 
+void write_be(char* p, uint64_t v, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i, v >>= 8) p[i] = char(uint8_t(v));
+}
+
+void append_entity_prefix(std::string& k, Entity kind, std::string_view name) {
+    name = name.substr(0, 255);
+    k.push_back(char(kind));
+    k.push_back(char(uint8_t(name.size())));
+    k.append(name);
+}
+
 std::string entity_prefix(Entity kind, std::string_view name) {
     std::string k;
-    k.push_back(char(kind));
-    k.push_back(char(uint8_t(std::min<size_t>(name.size(), 255))));
-    k.append(name.substr(0, 255));
+    append_entity_prefix(k, kind, name);
     return k;
 }
 
-void put_meta(std::string& v, const SampleMeta& m) {
-    v.push_back(char(m.agent.family));
-    v.append(reinterpret_cast<const char*>(m.agent.bytes.data()), 16);
-    put_be(v, m.sub_agent_id, 4);
-    put_be(v, m.datagram_sequence, 4);
-    put_be(v, m.uptime, 4);
-    put_be(v, m.sample_sequence, 4);
-    put_be(v, m.source_class, 4);
-    put_be(v, m.source_index, 4);
-    v.append(3, '\0');  // reserved, to kMetaSize
+// kMetaSize bytes at p
+void write_meta(char* p, const SampleMeta& m) {
+    p[0] = char(m.agent.family);
+    std::memcpy(p + 1, m.agent.bytes.data(), 16);
+    write_be(p + 17, m.sub_agent_id, 4);
+    write_be(p + 21, m.datagram_sequence, 4);
+    write_be(p + 25, m.uptime, 4);
+    write_be(p + 29, m.sample_sequence, 4);
+    write_be(p + 33, m.source_class, 4);
+    write_be(p + 37, m.source_index, 4);
+    std::memset(p + 41, 0, kMetaSize - 41);  // reserved
 }
 
 SampleMeta get_meta(const char* p, int64_t ts) {
@@ -67,6 +78,46 @@ SampleMeta get_meta(const char* p, int64_t ts) {
     m.source_class = uint32_t(get_be(p + 33, 4));
     m.source_index = uint32_t(get_be(p + 37, 4));
     return m;
+}
+
+// A sample's key inside a batch's key buffer, and the sample's index in the batch.
+struct KeyRef {
+    uint32_t off, len;
+    size_t i;
+};
+
+// Sorts a batch's keys. A batch holds many samples of few entities, each entity's mostly in
+// time order already: samples are grouped by entity (hashing the prefix), the entities sorted,
+// and only a group found out of order is sorted itself. Much cheaper than comparing whole
+// keys N log N times.
+void sort_keys(const std::string& buf, std::vector<KeyRef>& refs) {
+    auto key = [&](const KeyRef& r) { return std::string_view(buf).substr(r.off, r.len); };
+    auto prefix = [&](const KeyRef& r) { return key(r).substr(0, r.len - 12); };
+    std::unordered_map<std::string_view, uint32_t> group_of;
+    std::vector<std::string_view> names;
+    std::vector<uint32_t> group(refs.size());
+    for (size_t r = 0; r < refs.size(); ++r) {
+        auto [it, fresh] = group_of.try_emplace(prefix(refs[r]), uint32_t(names.size()));
+        if (fresh) names.push_back(it->first);
+        group[r] = it->second;
+    }
+    std::vector<uint32_t> order(names.size()), rank(names.size());
+    for (uint32_t g = 0; g < order.size(); ++g) order[g] = g;
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return names[a] < names[b]; });
+    for (uint32_t pos = 0; pos < order.size(); ++pos) rank[order[pos]] = pos;
+    // counting sort by group rank; stable, so each group keeps its arrival order
+    std::vector<size_t> start(names.size() + 1, 0);
+    for (uint32_t g : group) ++start[rank[g] + 1];
+    for (size_t g = 1; g < start.size(); ++g) start[g] += start[g - 1];
+    std::vector<KeyRef> out(refs.size());
+    std::vector<size_t> next(start.begin(), start.end() - 1);
+    for (size_t r = 0; r < refs.size(); ++r) out[next[rank[group[r]]]++] = refs[r];
+    auto less = [&](const KeyRef& a, const KeyRef& b) { return key(a) < key(b); };
+    for (size_t g = 0; g + 1 < start.size(); ++g) {
+        auto b = out.begin() + long(start[g]), e = out.begin() + long(start[g + 1]);
+        if (!std::is_sorted(b, e, less)) std::sort(b, e, less);
+    }
+    refs.swap(out);
 }
 
 MDB_val mval(std::string_view s) { return {s.size(), const_cast<char*>(s.data())}; }
@@ -142,53 +193,72 @@ struct Store::Impl {
     }
 
     // Returns MDB_MAP_FULL instead of throwing it, so write() can purge and retry.
-    // Samples go in key order (neighbours share pages: fewer page copies per commit); each
-    // entity's record is written once per batch, from its newest sample.
+    // Samples go in key order through one cursor: consecutive keys mostly land on the page the
+    // cursor is on, which LMDB then searches alone instead of descending from the root. Values
+    // are written in place (MDB_RESERVE). Each entity's record is written once per batch, from
+    // its newest sample.
     int try_write(const std::vector<StoredSample>& batch) {
         Txn txn(*this, true);
-        // The key's last field is the arrival order within the millisecond, so samples of one
-        // entity in one millisecond (a VM moving between hypervisors, a fast replay) keep their
-        // order and never overwrite each other.
-        std::vector<std::pair<std::string, size_t>> keys;
-        keys.reserve(batch.size());
-        std::map<std::string, size_t> newest;  // entity key -> index of its newest sample
+        // All keys in one buffer, sorted through offsets: no allocation per sample. The key's
+        // last field is the arrival order within the millisecond, so samples of one entity in
+        // one millisecond (a VM moving between hypervisors, a fast replay) keep their order
+        // and never overwrite each other.
+        std::string keybuf;
+        std::vector<KeyRef> refs;
+        refs.reserve(batch.size());
         for (size_t i = 0; i < batch.size(); ++i) {
             const StoredSample& s = batch[i];
-            std::string key = entity_prefix(s.kind, s.name);
-            auto [it, fresh] = newest.try_emplace(key, i);
-            if (!fresh && batch[it->second].meta.ts_ms <= s.meta.ts_ms) it->second = i;
-            put_be(key, uint64_t(s.meta.ts_ms), 8);
-            put_be(key, arrival++, 4);
-            keys.emplace_back(std::move(key), i);
+            uint32_t off = uint32_t(keybuf.size());
+            append_entity_prefix(keybuf, s.kind, s.name);
+            put_be(keybuf, uint64_t(s.meta.ts_ms), 8);
+            put_be(keybuf, arrival++, 4);
+            refs.push_back({off, uint32_t(keybuf.size() - off), i});
         }
-        std::sort(keys.begin(), keys.end());
-        std::string val;
+        sort_keys(keybuf, refs);
+        auto key_of = [&](const KeyRef& r) { return std::string_view(keybuf).substr(r.off, r.len); };
+
+        Cursor c(*this, txn.t, samples);
+        std::vector<size_t> newest;  // per entity (refs are sorted by entity): its newest sample
+        std::string key;
         int rc;
-        for (auto& [key, i] : keys) {
-            val.clear();
-            put_meta(val, batch[i].meta);
-            val += batch[i].records_raw;
+        for (size_t r = 0; r < refs.size(); ++r) {
+            const StoredSample& s = batch[refs[r].i];
+            key.assign(key_of(refs[r]));
+            MDB_val k, v;
             for (;;) {
-                MDB_val k = mval(key), v = mval(val);
-                rc = mdb_put(txn.t, samples, &k, &v, MDB_NOOVERWRITE);
+                k = mval(key);
+                v.mv_size = kMetaSize + s.records_raw.size();
+                v.mv_data = nullptr;
+                rc = mdb_cursor_put(c.c, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
                 if (rc != MDB_KEYEXIST) break;
                 key.resize(key.size() - 4);  // taken (only after a restart): the next value
                 put_be(key, arrival++, 4);
             }
             if (rc == MDB_MAP_FULL) return rc;
             check(rc, "write sample");
+            char* p = static_cast<char*>(v.mv_data);
+            write_meta(p, s.meta);
+            std::memcpy(p + kMetaSize, s.records_raw.data(), s.records_raw.size());
+            // the last sample of an entity's run: pick the run's newest by timestamp
+            size_t plen = refs[r].len - 12;
+            bool last = r + 1 == refs.size() || refs[r + 1].len != refs[r].len ||
+                        key_of(refs[r + 1]).substr(0, plen) != key_of(refs[r]).substr(0, plen);
+            if (last) newest.push_back(refs[r].i);
         }
-        std::string eval;
-        for (auto& [ekey, i] : newest) {
+        c.close();
+        std::string ekey, eval;
+        for (size_t i : newest) {
             const StoredSample& s = batch[i];
+            ekey.clear();
+            append_entity_prefix(ekey, s.kind, s.name);
             MDB_val ek = mval(ekey), ev;
             rc = mdb_get(txn.t, entities, &ek, &ev);
             if (rc == 0 && ev.mv_size >= 8 &&
                 int64_t(get_be(static_cast<const char*>(ev.mv_data), 8)) > s.meta.ts_ms)
                 continue;  // the store already has a newer one
-            eval.clear();
-            put_be(eval, uint64_t(s.meta.ts_ms), 8);
-            put_meta(eval, s.meta);
+            eval.assign(8 + kMetaSize, '\0');
+            write_be(eval.data(), uint64_t(s.meta.ts_ms), 8);
+            write_meta(eval.data() + 8, s.meta);
             eval += s.records_raw;
             ev = mval(eval);
             rc = mdb_put(txn.t, entities, &ek, &ev, 0);
