@@ -162,31 +162,35 @@ bool handle_one(const Ctx& c, const Json::Value& req, JsonWriter& w) {
     }
     bool notification = !id;
     const MethodSpec* m = find_method(method->asString());
-    std::string out;
+    // The result is written in place after the envelope's head; on an error (or for a
+    // notification) the output is cut back to where this response began.
+    std::string& out = w.out();
+    size_t mark = out.size();
+    w.raw("{\"jsonrpc\":\"2.0\",\"result\":");
     JsonWriter rw(out);
     try {
         if (!m) throw RpcError(-32601, "Method not found");
         Args args = bind_params(*m, params);
         m->run(Call{c.store, c.stats, c.opts, c.now, args}, rw);
     } catch (const RpcError& e) {
+        out.resize(mark);
         if (notification) return false;
         write_error(w, id, e.code, e.what(), e.data_json);
         return true;
     } catch (const std::exception& e) {
+        out.resize(mark);
         log_error("%s: %s", method->asString().c_str(), e.what());
         if (notification) return false;
         write_error(w, id, -32603, std::string("Internal error: ") + e.what());
         return true;
     }
-    if (notification) return false;
-    w.begin_object();
-    w.key("jsonrpc");
-    w.string("2.0");
-    w.key("result");
-    w.raw(out);
-    w.key("id");
+    if (notification) {
+        out.resize(mark);
+        return false;
+    }
+    w.raw(",\"id\":");
     write_id(w, id);
-    w.end_object();
+    w.raw("}");
     return true;
 }
 
@@ -217,6 +221,7 @@ HttpReply Api::too_large() const {
 
 HttpReply Api::handle(std::string_view body, int64_t now) const {
     HttpReply reply;
+    reply.body.reserve(16384);  // a full window of most series fits without regrowing
     JsonWriter w(reply.body);
     if (body.size() > opts_.body_limit) return too_large();
     Json::Value root;

@@ -108,8 +108,8 @@ void respond(FCGX_Stream* out, int status, const std::string& body,
         head += std::string("Content-Type: ") + content_type + "\r\nContent-Length: " +
                 std::to_string(body.size()) + "\r\n";
     head += "\r\n";
-    if (status != 204) head += body;
     FCGX_PutStr(head.data(), int(head.size()), out);
+    if (status != 204) FCGX_PutStr(body.data(), int(body.size()), out);
 }
 
 const char* const internal_error =

@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace sfm {
 
@@ -68,30 +69,65 @@ void JsonWriter::string(std::string_view s) {
     out_.push_back('"');
 }
 
+namespace {
+constexpr size_t kMaxFieldName = 64;  // longer names take the slow path
+
+// ,"k": into p (room for kMaxFieldName + 4 bytes); returns the end
+char* put_field_key(char* p, bool first, const char* k, size_t n) {
+    if (!first) *p++ = ',';
+    *p++ = '"';
+    std::memcpy(p, k, n);
+    p += n;
+    *p++ = '"';
+    *p++ = ':';
+    return p;
+}
+}  // namespace
+
+// Each field is one append: a call to append costs more than the bytes it copies.
+void JsonWriter::field_key(const char* k, size_t n) {
+    if (n > kMaxFieldName) return key(std::string_view(k, n));
+    char buf[kMaxFieldName + 4];
+    out_.append(buf, size_t(put_field_key(buf, first_, k, n) - buf));
+    first_ = false;
+}
+
+void JsonWriter::field(const char* k, size_t n, uint64_t v) {
+    if (n > kMaxFieldName) {
+        key(std::string_view(k, n));
+        return number(v);
+    }
+    char buf[kMaxFieldName + 4 + 24];
+    char* p = put_field_key(buf, first_, k, n);
+    p = std::to_chars(p, buf + sizeof buf, v).ptr;
+    out_.append(buf, size_t(p - buf));
+    first_ = false;
+}
+
 void JsonWriter::number(uint64_t v) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
+    out_.append(buf, size_t(r.ptr - buf));
 }
 
 void JsonWriter::number(int64_t v) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
+    out_.append(buf, size_t(r.ptr - buf));
 }
 
 void JsonWriter::number(float v) {
     if (!std::isfinite(v)) return null();
     char buf[32];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
+    out_.append(buf, size_t(r.ptr - buf));
 }
 
 void JsonWriter::number(double v) {
     if (!std::isfinite(v)) return null();
     char buf[32];
     auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
+    out_.append(buf, size_t(r.ptr - buf));
 }
 
 void JsonWriter::operator()(const char* k, const Hundredths& v) {

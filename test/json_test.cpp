@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 #include <json/json.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -170,4 +171,21 @@ TEST_CASE("a record's fields are written as one valid object, absent trailing fi
     CHECK(v["adapters"][0]["if_index"].asUInt() == 4);
     CHECK(v["adapters"][0]["macs"][1].asString() == "52:54:00:aa:00:01");
     CHECK(v["adapters"][1]["macs"].size() == 0);
+}
+
+TEST_CASE("every record field name is a plain identifier, so JsonWriter writes it unescaped") {
+    for_each_record_type([](auto rec) {
+        std::string out;
+        JsonWriter w(out);
+        w.begin_object();
+        w.fields(rec);
+        w.end_object();
+        Json::Value v = parse(out);
+        for (const std::string& name : v.getMemberNames()) {
+            INFO(name);
+            CHECK(!name.empty());
+            CHECK(name.size() < 64);
+            for (char c : name) CHECK((std::isalnum(static_cast<unsigned char>(c)) || c == '_'));
+        }
+    });
 }

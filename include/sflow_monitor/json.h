@@ -64,9 +64,16 @@ public:
         if (!api_only_) (*this)(k, v);
     }
 
-    void operator()(const char* k, uint32_t v) { key(k); number(v); }
-    void operator()(const char* k, uint64_t v) { key(k); number(v); }
-    void operator()(const char* k, float v) { key(k); number(v); }
+    // Record fields (records.h passes each name as a literal: its length is known here).
+    template <size_t N>
+    void operator()(const char (&k)[N], uint32_t v) { field(k, N - 1, uint64_t(v)); }
+    template <size_t N>
+    void operator()(const char (&k)[N], uint64_t v) { field(k, N - 1, v); }
+    template <size_t N>
+    void operator()(const char (&k)[N], float v) {
+        field_key(k, N - 1);
+        number(v);
+    }
     void operator()(const char* k, const Hundredths& v);
     void operator()(const char* k, const MachineType& v) { key(k); string(v.name()); }
     void operator()(const char* k, const OsName& v) { key(k); string(v.name()); }
@@ -75,7 +82,10 @@ public:
     void operator()(const char* k, const Uuid& v) { key(k); string(v.text()); }
     void operator()(const char* k, const Mac& v) { key(k); string(v.text()); }
     void operator()(const char* k, const std::optional<uint32_t>& v) {
-        if (v) (*this)(k, *v);  // absent on the wire: absent in JSON
+        if (v) {  // absent on the wire: absent in JSON
+            key(k);
+            number(*v);
+        }
     }
     void operator()(const char* k, const std::vector<Mac>& v) {
         key(k);
@@ -95,6 +105,11 @@ public:
         }
         end_array();
     }
+
+    // A record field's name (records.h: a plain identifier of n bytes, never escaped) with its
+    // comma, quotes and colon in one append; field() adds an integer value to the same append.
+    void field_key(const char* k, size_t n);
+    void field(const char* k, size_t n, uint64_t v);
 
 private:
     std::string& out_;
