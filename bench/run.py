@@ -52,7 +52,7 @@ LUA = os.path.join(REPO, "bench", "query.lua")
 HOSTS, VMS, INTERVAL_MS = 100, 10, 30000  # the fill: 20 rounds in a 10-minute window
 GEN_MIX = ["--hosts", str(HOSTS), "--vms", str(VMS), "--rounds", "20", "--interval", str(INTERVAL_MS)]
 QUERY_HOST = "10.0.0.1"  # sflow-gen's first agent
-WORKERS = "4"            # the service's default, and the echo responder's
+WORKERS = os.environ.get("BENCH_WORKERS", "4")  # the service's default, and the echo responder's
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 

@@ -125,11 +125,14 @@ Args bind_params(const MethodSpec& m, const Json::Value* params) {
                                     std::to_string(m.params.size()) + ")");
         for (Json::ArrayIndex i = 0; i < params->size(); ++i) bind(m.params[i], (*params)[i]);
     } else if (params && params->isObject()) {
-        for (const auto& name : params->getMemberNames()) {
+        for (auto member = params->begin(); member != params->end(); ++member) {
+            const char* end = nullptr;
+            const char* begin = member.memberName(&end);
+            std::string_view name(begin, size_t(end - begin));
             auto it = std::find_if(m.params.begin(), m.params.end(),
                                    [&](const ParamSpec& p) { return name == p.name; });
-            if (it == m.params.end()) throw invalid_param(name, "unknown parameter");
-            bind(*it, (*params)[name]);
+            if (it == m.params.end()) throw invalid_param(std::string(name), "unknown parameter");
+            bind(*it, *member);
         }
     }
     for (const ParamSpec& p : m.params)
