@@ -112,7 +112,7 @@ class ServiceStack(Stack):
 
     def __init__(self, map_mib, fill_samples=0, fill_end_ms=0):
         super().__init__(options={"flush-ms": "1000", "map-size": str(map_mib), "retention": "3650d",
-                                  "workers": WORKERS})
+                                  "workers": WORKERS, **({"backlog": os.environ["BENCH_BACKLOG"]} if os.environ.get("BENCH_BACKLOG") else {})})
         self.map_mib, self.fill_samples, self.fill_end_ms = map_mib, fill_samples, fill_end_ms
         self.fill_line = ""
 

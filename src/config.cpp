@@ -110,6 +110,12 @@ std::vector<ConfigOption> make_table() {
          }},
         {"flush-ms", "1000", "longest time a received sample waits before it is stored (ms)",
          false, [](C& c, S v) { c.flush_ms = int(integer(v, 1, 60000)); }},
+        {"backlog", "256M", "most memory held by samples waiting for the store (bytes, or with k/M/G)",
+         false,
+         [](C& c, S v) {
+             c.backlog_bytes = in_range<uint64_t>(parse_size_bytes(v), 1 << 20, uint64_t(1) << 40, v,
+                                                  "a size from 1M to 1T");
+         }},
         {"workers", "4", "FastCGI worker threads", false,
          [](C& c, S v) { c.workers = int(integer(v, 1, 256)); }},
         {"window", "10m", "time-series window of the API methods (e.g. 10m, 600000)", false,
@@ -288,6 +294,7 @@ IngestOptions ingest_options(const Config& c) {
     o.port = c.udp_port;
     o.rcvbuf_bytes = c.udp_rcvbuf;
     o.flush_ms = c.flush_ms;
+    o.backlog_bytes = c.backlog_bytes;
     o.allow = c.allow_agent;
     o.require_source_match = c.require_source_match;
     return o;

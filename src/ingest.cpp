@@ -6,7 +6,9 @@
 #include <netinet/in.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -27,7 +29,6 @@ namespace {
 
 constexpr int kBatch = 64;          // datagrams per recvmmsg
 constexpr size_t kMaxDatagram = 65536;
-constexpr size_t kMaxBacklog = 200000;  // samples held while the writer is busy, at most
 
 struct Cidr {
     Address net;
@@ -79,35 +80,47 @@ Address from_sockaddr(const sockaddr_storage& ss) {
 
 }  // namespace
 
-void samples_to_store(const Datagram& d, int64_t now, std::vector<StoredSample>& out, Stats& stats) {
+void samples_to_store(const Datagram& d, int64_t now, SampleBatch& out, Stats& stats) {
+    std::string name;
     for (const CounterSample& s : d.samples) {
-        StoredSample st;
-        st.meta = {now, d.agent, d.sub_agent_id, d.sequence, d.uptime, s.sequence, s.source_class,
-                   s.source_index};
+        SampleMeta meta{now, d.agent, d.sub_agent_id, d.sequence, d.uptime, s.sequence, s.source_class,
+                        s.source_index};
+        Entity kind;
+        name.clear();
         if (s.source_class == uint32_t(SourceClass::physical)) {
-            st.kind = Entity::host;
-            st.name = std::string(d.agent.raw());
+            kind = Entity::host;
+            name = d.agent.raw();
         } else if (s.source_class == uint32_t(SourceClass::logical)) {
             const HostDescr* descr = s.find<HostDescr>();
             if (!descr) {  // a VM is named by its host_descr; without one it has no identity
                 ++stats.samples_ignored;
                 continue;
             }
-            st.kind = Entity::vm;
-            st.name = descr->hostname.value.empty() ? descr->uuid.text()
-                                                    : std::string(descr->hostname.value);
+            kind = Entity::vm;
+            if (descr->hostname.value.empty()) name = descr->uuid.text();
+            else name = descr->hostname.value;
         } else if (s.source_class == uint32_t(SourceClass::ifindex)) {
-            st.kind = Entity::interface;
-            st.name = std::string(d.agent.raw());
-            XdrWriter(st.name).u32(s.source_index);
+            kind = Entity::interface;
+            name = d.agent.raw();
+            XdrWriter(name).u32(s.source_index);
         } else {
             ++stats.samples_ignored;
             continue;
         }
-        st.records_raw = std::string(s.records_raw);
-        out.push_back(std::move(st));
+        out.add(kind, name, meta, s.records_raw);
     }
 }
+
+void samples_to_store(const Datagram& d, int64_t now, std::vector<StoredSample>& out, Stats& stats) {
+    SampleBatch b;
+    samples_to_store(d, now, b, stats);
+    for (size_t i = 0; i < b.size(); ++i) {
+        SampleView v = b[i];
+        out.push_back({v.kind, std::string(v.name), v.meta, std::string(v.records_raw)});
+    }
+}
+
+constexpr int kWriterNice = 10;
 
 struct Ingest::Impl {
     IngestOptions opts;
@@ -119,14 +132,14 @@ struct Ingest::Impl {
     std::vector<Cidr> allow;
     std::thread thread;  // receives and decodes
     std::thread writer;  // the one LMDB writer: batches, purges
-    std::vector<StoredSample> pending;  // receiver only
+    SampleBatch pending;  // receiver only
     int64_t first_pending_ms = 0;  // receiver only
     int64_t last_purge_ms = 0;     // writer only
 
     // hand-over from receiver to writer
     std::mutex mu;
     std::condition_variable cv;
-    std::vector<StoredSample> handoff;
+    SampleBatch handoff;
     bool writer_busy = false, stopping = false, writer_dead = false;
 
     Impl(const IngestOptions& o, Store& st, Stats& s) : opts(o), store(st), stats(s) {}
@@ -220,7 +233,7 @@ struct Ingest::Impl {
         {
             std::unique_lock<std::mutex> lock(mu);
             if (writer_busy || !handoff.empty()) {
-                if (pending.size() < kMaxBacklog) return;
+                if (pending.bytes() < opts.backlog_bytes) return;
                 // The store cannot keep up. Stop reading until the writer is free: what we
                 // accepted is kept, memory stays bounded, and the kernel drops (and counts,
                 // SO_RXQ_OVFL) what we could not accept.
@@ -237,7 +250,7 @@ struct Ingest::Impl {
         cv.notify_all();
     }
 
-    void write(std::vector<StoredSample>& batch) {
+    void write(SampleBatch& batch) {
         try {
             store.write(batch);
             stats.samples_stored += batch.size();
@@ -250,7 +263,7 @@ struct Ingest::Impl {
     }
 
     void write_loop() {
-        std::vector<StoredSample> batch;
+        SampleBatch batch;
         last_purge_ms = now_ms();
         for (;;) {
             {
@@ -364,6 +377,10 @@ void Ingest::start() {
     if (pipe2(s.stop_pipe, O_CLOEXEC) != 0)
         throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
     s.writer = std::thread([&s] {
+        // Below the receiver and the API workers: a busy writer only lets the backlog grow
+        // (bounded by `backlog`), while a starved receiver loses datagrams. Linux applies
+        // nice per thread.
+        setpriority(PRIO_PROCESS, pid_t(syscall(SYS_gettid)), kWriterNice);
         try {
             s.write_loop();
         } catch (const std::exception& e) {  // nothing escapes the thread

@@ -197,7 +197,7 @@ struct Store::Impl {
     // cursor is on, which LMDB then searches alone instead of descending from the root. Values
     // are written in place (MDB_RESERVE). Each entity's record is written once per batch, from
     // its newest sample.
-    int try_write(const std::vector<StoredSample>& batch) {
+    int try_write(const SampleBatch& batch) {
         Txn txn(*this, true);
         // All keys in one buffer, sorted through offsets: no allocation per sample. The key's
         // last field is the arrival order within the millisecond, so samples of one entity in
@@ -207,7 +207,7 @@ struct Store::Impl {
         std::vector<KeyRef> refs;
         refs.reserve(batch.size());
         for (size_t i = 0; i < batch.size(); ++i) {
-            const StoredSample& s = batch[i];
+            SampleView s = batch[i];
             uint32_t off = uint32_t(keybuf.size());
             append_entity_prefix(keybuf, s.kind, s.name);
             put_be(keybuf, uint64_t(s.meta.ts_ms), 8);
@@ -222,7 +222,7 @@ struct Store::Impl {
         std::string key;
         int rc;
         for (size_t r = 0; r < refs.size(); ++r) {
-            const StoredSample& s = batch[refs[r].i];
+            SampleView s = batch[refs[r].i];
             key.assign(key_of(refs[r]));
             MDB_val k, v;
             for (;;) {
@@ -248,7 +248,7 @@ struct Store::Impl {
         c.close();
         std::string ekey, eval;
         for (size_t i : newest) {
-            const StoredSample& s = batch[i];
+            SampleView s = batch[i];
             ekey.clear();
             append_entity_prefix(ekey, s.kind, s.name);
             MDB_val ek = mval(ekey), ev;
@@ -411,7 +411,29 @@ Store::~Store() {
     if (impl_->env) mdb_env_close(impl_->env);
 }
 
+void SampleBatch::add(Entity kind, std::string_view name, const SampleMeta& meta,
+                      std::string_view records_raw) {
+    name = name.substr(0, 255);  // as in the key
+    size_t need = name.size() + records_raw.size();
+    if (chunks_.empty() || chunks_.back().capacity() - chunks_.back().size() < need) {
+        chunks_.emplace_back();
+        chunks_.back().reserve(std::max(kChunk, need));
+        bytes_ += chunks_.back().capacity();
+    }
+    std::string& c = chunks_.back();
+    items_.push_back({meta, uint32_t(chunks_.size() - 1), uint32_t(c.size()),
+                      uint32_t(records_raw.size()), uint8_t(name.size()), kind});
+    c.append(name);
+    c.append(records_raw);
+}
+
 void Store::write(const std::vector<StoredSample>& batch) {
+    SampleBatch b;
+    for (const StoredSample& s : batch) b.add(s);
+    write(b);
+}
+
+void Store::write(const SampleBatch& batch) {
     auto& s = *impl_;
     if (batch.empty()) return;
     for (int attempt = 0;; ++attempt) {
@@ -420,10 +442,13 @@ void Store::write(const std::vector<StoredSample>& batch) {
         // map full: drop the oldest data and retry; a batch larger than the map is split
         if (attempt >= 8 || s.purge_oldest("map full") == 0) {
             if (batch.size() > 1) {
-                std::vector<StoredSample> a(batch.begin(), batch.begin() + batch.size() / 2);
-                std::vector<StoredSample> b(batch.begin() + batch.size() / 2, batch.end());
-                write(a);
-                write(b);
+                SampleBatch half[2];
+                for (size_t i = 0; i < batch.size(); ++i) {
+                    SampleView v = batch[i];
+                    half[i < batch.size() / 2].add(v.kind, v.name, v.meta, v.records_raw);
+                }
+                write(half[1]);
+                write(half[0]);
                 return;
             }
             fail("write", MDB_MAP_FULL, s.opts.dir);

@@ -38,6 +38,7 @@ struct Config {
     uint16_t udp_port = 0;
     int udp_rcvbuf = 0;  // bytes
     int flush_ms = 0;
+    uint64_t backlog_bytes = 0;
     int workers = 0;
     int64_t window_ms = 0;
     int64_t max_span_ms = 0;

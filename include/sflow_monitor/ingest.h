@@ -28,6 +28,7 @@ struct IngestOptions {
     int rcvbuf_bytes = 8 << 20;
     int flush_ms = 1000;             // bound on arrival → visible
     size_t max_batch = 10000;        // hand over at this many samples even if more are waiting
+    uint64_t backlog_bytes = 256 << 20;  // memory of samples waiting while the writer is busy
     int64_t purge_every_ms = 60000;
     std::vector<std::string> allow;  // CIDRs; empty = every agent
     bool require_source_match = false;  // agent address must equal the UDP source
@@ -48,7 +49,8 @@ private:
 
 // Turns one decoded datagram into the samples to store (hosts by agent address, VMs by
 // host_descr hostname), counting what it ignores. Pure; exposed for tests.
+void samples_to_store(const Datagram& d, int64_t now_ms, SampleBatch& out, Stats& stats);
 void samples_to_store(const Datagram& d, int64_t now_ms, std::vector<StoredSample>& out,
-                      Stats& stats);
+                      Stats& stats);  // the same, unpacked (tests, tools)
 
 }  // namespace sfm

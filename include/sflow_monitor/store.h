@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <stdexcept>
@@ -53,6 +54,55 @@ struct StoredSample {
     std::string records_raw;  // CounterSample::records_raw, as the agent sent it
 };
 
+// One sample of a SampleBatch: views into the batch, valid while it is unchanged.
+struct SampleView {
+    Entity kind;
+    std::string_view name;
+    const SampleMeta& meta;
+    std::string_view records_raw;
+};
+
+// Samples packed into large chunks: what the ingest thread gathers and hands to the writer.
+// No allocation per sample, and growing never copies what is already held (a receiver that
+// stopped to move hundreds of MB would let the socket overflow). bytes() is what it holds.
+class SampleBatch {
+public:
+    void add(Entity kind, std::string_view name, const SampleMeta& meta, std::string_view records_raw);
+    void add(const StoredSample& s) { add(s.kind, s.name, s.meta, s.records_raw); }
+    SampleView operator[](size_t i) const {
+        const Item& it = items_[i];
+        std::string_view c(chunks_[it.chunk]);
+        return {it.kind, c.substr(it.off, it.name_len), it.meta,
+                c.substr(it.off + it.name_len, it.records_len)};
+    }
+    size_t size() const { return items_.size(); }
+    bool empty() const { return items_.empty(); }
+    size_t bytes() const { return bytes_ + items_.size() * sizeof(Item); }
+    void clear() {
+        chunks_.clear();
+        items_.clear();
+        bytes_ = 0;
+    }
+    void swap(SampleBatch& o) {
+        chunks_.swap(o.chunks_);
+        items_.swap(o.items_);
+        std::swap(bytes_, o.bytes_);
+    }
+
+private:
+    static constexpr size_t kChunk = 1 << 20;
+    struct Item {
+        SampleMeta meta;
+        uint32_t chunk, off;  // name, then records_raw, in chunks_[chunk] at off
+        uint32_t records_len;
+        uint8_t name_len;
+        Entity kind;
+    };
+    std::vector<std::string> chunks_;  // each reserved once, never grown past it
+    std::deque<Item> items_;
+    size_t bytes_ = 0;
+};
+
 struct EntityInfo {
     Entity kind = Entity::host;
     std::string name;         // as in StoredSample
@@ -75,7 +125,8 @@ public:
 
     // Writer thread only. One transaction for the batch; on a full map, purges the oldest
     // data (logging once what it did) and retries.
-    void write(const std::vector<StoredSample>& batch);
+    void write(const SampleBatch& batch);
+    void write(const std::vector<StoredSample>& batch);  // packs it first (tests, tools)
     // Writer thread only. Drops samples older than now_ms - retention_ms, in transactions of
     // at most max_per_txn deletions. Returns the number of samples dropped.
     uint64_t purge(int64_t now_ms, size_t max_per_txn = 10000);
