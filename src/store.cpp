@@ -27,6 +27,20 @@ constexpr uint32_t kSchema = 1;
 constexpr size_t kMetaSize = 44;
 constexpr double kHighWater = 0.80, kLowWater = 0.65;  // of the map, for the size purge
 
+// A value holds one sample (meta + records) or a block of several samples of one entity.
+// Blocks are written when a batch holds several samples of an entity (a busy collector):
+// one LMDB entry instead of many makes writes several times cheaper. docs/storage.md.
+//   block  [0,8) newest ts_ms BE | [41] = kBlock | [44,48) count BE |
+//          count x ( ts_ms BE 8 | records length BE 4 | meta kMetaSize | records )
+constexpr size_t kFlagAt = 41;  // a meta's first reserved byte: 0 in a one-sample value
+constexpr char kBlock = 1;
+constexpr size_t kBlockHead = kMetaSize + 4;
+constexpr size_t kEntryHead = 8 + 4 + kMetaSize;
+constexpr size_t kMaxBlockSamples = 64;
+// A block's newest sample is at most this much newer than its oldest (the key's time), so a
+// scan finds every sample of (after, upto] among keys in (after - kMaxBlockSpanMs, upto].
+constexpr int64_t kMaxBlockSpanMs = 10000;
+
 void put_be(std::string& s, uint64_t v, int bytes) {
     for (int i = bytes - 1; i >= 0; --i) s.push_back(char(uint8_t(v >> (8 * i))));
 }
@@ -118,6 +132,30 @@ void sort_keys(const std::string& buf, std::vector<KeyRef>& refs) {
         if (!std::is_sorted(b, e, less)) std::sort(b, e, less);
     }
     refs.swap(out);
+}
+
+bool is_block(std::string_view v) { return v.size() >= kBlockHead && v[kFlagAt] == kBlock; }
+
+// Calls f(ts, meta bytes, records) for each sample of a value whose key says key_ts.
+// A value we did not write (too short, lengths past its end) yields nothing more.
+template <class F>
+void each_sample(std::string_view v, int64_t key_ts, F&& f) {
+    if (v.size() < kMetaSize) return;
+    if (!is_block(v)) return f(key_ts, v.data(), v.substr(kMetaSize));
+    uint64_t n = get_be(v.data() + kMetaSize, 4);
+    size_t pos = kBlockHead;
+    for (uint64_t i = 0; i < n && pos + kEntryHead <= v.size(); ++i) {
+        int64_t ts = int64_t(get_be(v.data() + pos, 8));
+        size_t len = size_t(get_be(v.data() + pos + 8, 4));
+        if (len > v.size() - pos - kEntryHead) return;
+        f(ts, v.data() + pos + 12, v.substr(pos + kEntryHead, len));
+        pos += kEntryHead + len;
+    }
+}
+
+uint64_t samples_in(std::string_view v) { return is_block(v) ? get_be(v.data() + kMetaSize, 4) : 1; }
+int64_t newest_in(std::string_view v, int64_t key_ts) {
+    return is_block(v) ? int64_t(get_be(v.data(), 8)) : key_ts;
 }
 
 MDB_val mval(std::string_view s) { return {s.size(), const_cast<char*>(s.data())}; }
@@ -219,15 +257,30 @@ struct Store::Impl {
 
         Cursor c(*this, txn.t, samples);
         std::vector<size_t> newest;  // per entity (refs are sorted by entity): its newest sample
+        uint64_t extra = 0;          // samples stored beyond one per entry (in blocks)
         std::string key;
         int rc;
-        for (size_t r = 0; r < refs.size(); ++r) {
-            SampleView s = batch[refs[r].i];
+        auto same_entity = [&](size_t a, size_t b) {
+            size_t plen = refs[a].len - 12;
+            return refs[b].len == refs[a].len &&
+                   key_of(refs[b]).substr(0, plen) == key_of(refs[a]).substr(0, plen);
+        };
+        for (size_t r = 0; r < refs.size();) {
+            // one entry for refs [r, e): a run of one entity within the block limits
+            SampleView first = batch[refs[r].i];
+            size_t e = r + 1, bytes = kMetaSize + first.records_raw.size();
+            while (e < refs.size() && e - r < kMaxBlockSamples && same_entity(r, e) &&
+                   batch[refs[e].i].meta.ts_ms - first.meta.ts_ms <= kMaxBlockSpanMs) {
+                bytes += kEntryHead + batch[refs[e].i].records_raw.size();
+                ++e;
+            }
+            bool block = e - r > 1;
+            if (block) bytes += kBlockHead - kMetaSize + kEntryHead;
             key.assign(key_of(refs[r]));
             MDB_val k, v;
             for (;;) {
                 k = mval(key);
-                v.mv_size = kMetaSize + s.records_raw.size();
+                v.mv_size = bytes;
                 v.mv_data = nullptr;
                 rc = mdb_cursor_put(c.c, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
                 if (rc != MDB_KEYEXIST) break;
@@ -237,13 +290,28 @@ struct Store::Impl {
             if (rc == MDB_MAP_FULL) return rc;
             check(rc, "write sample");
             char* p = static_cast<char*>(v.mv_data);
-            write_meta(p, s.meta);
-            std::memcpy(p + kMetaSize, s.records_raw.data(), s.records_raw.size());
-            // the last sample of an entity's run: pick the run's newest by timestamp
-            size_t plen = refs[r].len - 12;
-            bool last = r + 1 == refs.size() || refs[r + 1].len != refs[r].len ||
-                        key_of(refs[r + 1]).substr(0, plen) != key_of(refs[r]).substr(0, plen);
-            if (last) newest.push_back(refs[r].i);
+            if (!block) {
+                write_meta(p, first.meta);
+                std::memcpy(p + kMetaSize, first.records_raw.data(), first.records_raw.size());
+            } else {
+                std::memset(p, 0, kBlockHead);
+                write_be(p, uint64_t(batch[refs[e - 1].i].meta.ts_ms), 8);
+                p[kFlagAt] = kBlock;
+                write_be(p + kMetaSize, e - r, 4);
+                p += kBlockHead;
+                for (size_t j = r; j < e; ++j) {
+                    SampleView s = batch[refs[j].i];
+                    write_be(p, uint64_t(s.meta.ts_ms), 8);
+                    write_be(p + 8, s.records_raw.size(), 4);
+                    write_meta(p + 12, s.meta);
+                    std::memcpy(p + kEntryHead, s.records_raw.data(), s.records_raw.size());
+                    p += kEntryHead + s.records_raw.size();
+                }
+                extra += e - r - 1;
+            }
+            // the last sample of an entity's run is its newest (keys sort by time)
+            if (e == refs.size() || !same_entity(r, e)) newest.push_back(refs[e - 1].i);
+            r = e;
         }
         c.close();
         std::string ekey, eval;
@@ -265,11 +333,75 @@ struct Store::Impl {
             if (rc == MDB_MAP_FULL) return rc;
             check(rc, "write entity");
         }
+        if (extra) {
+            rc = add_extra(txn.t, int64_t(extra));
+            if (rc == MDB_MAP_FULL) return rc;
+            check(rc, "write sample count");
+        }
         rc = mdb_txn_commit(txn.t);
         txn.t = nullptr;
         if (rc == MDB_MAP_FULL) return rc;
         check(rc, "commit");
         return 0;
+    }
+
+    // info "block_extra": samples stored beyond one per samples entry, i.e. the sum over
+    // blocks of (count - 1); the store's sample count is entries + this.
+    uint64_t extra_samples(MDB_txn* t) const {
+        MDB_val k = mval("block_extra"), v;
+        if (mdb_get(t, info, &k, &v) != 0 || v.mv_size != 8) return 0;
+        return get_be(static_cast<const char*>(v.mv_data), 8);
+    }
+    int add_extra(MDB_txn* t, int64_t delta) {
+        int64_t now = std::max<int64_t>(int64_t(extra_samples(t)) + delta, 0);
+        char buf[8];
+        write_be(buf, uint64_t(now), 8);
+        MDB_val k = mval("block_extra"), v = {8, buf};
+        return mdb_put(t, info, &k, &v, 0);
+    }
+
+    // Replaces the block under cursor c (key time kts) by one holding only its samples with
+    // ts >= cutoff. Returns the number of samples dropped. The cursor must be positioned again.
+    uint64_t rewrite_block_from(MDB_txn* t, Cursor& c, const std::string& prefix,
+                                std::string_view block, int64_t kts, int64_t cutoff) {
+        std::vector<std::pair<int64_t, std::string_view>> keep;  // ts, entry bytes
+        uint64_t total = 0;
+        each_sample(block, kts, [&](int64_t ts, const char* meta, std::string_view rec) {
+            ++total;
+            if (ts >= cutoff)
+                keep.emplace_back(ts, std::string_view(meta - 12, kEntryHead + rec.size()));
+        });
+        std::string val;
+        if (keep.size() == 1) {  // one sample: the plain form
+            val.assign(keep[0].second.substr(12));
+        } else if (!keep.empty()) {
+            val.assign(kBlockHead, '\0');
+            int64_t newest = 0;
+            for (auto& [ts, entry] : keep) {
+                newest = std::max(newest, ts);
+                val.append(entry);
+            }
+            write_be(val.data(), uint64_t(newest), 8);
+            val[kFlagAt] = kBlock;
+            write_be(val.data() + kMetaSize, keep.size(), 4);
+        }
+        std::string key = prefix;
+        put_be(key, uint64_t(keep.empty() ? kts : keep[0].first), 8);
+        put_be(key, arrival++, 4);
+        check(mdb_cursor_del(c.c, 0), "purge sample");
+        for (int rc = MDB_KEYEXIST; !keep.empty() && rc == MDB_KEYEXIST;) {
+            MDB_val k = mval(key), v = mval(val);
+            rc = mdb_put(t, samples, &k, &v, MDB_NOOVERWRITE);
+            if (rc == MDB_KEYEXIST) {  // taken: the next arrival number
+                key.resize(key.size() - 4);
+                put_be(key, arrival++, 4);
+            } else {
+                check(rc, "rewrite block");
+            }
+        }
+        int64_t extra_before = int64_t(total) - 1, extra_after = std::max<int64_t>(int64_t(keep.size()) - 1, 0);
+        if (extra_before != extra_after) check(add_extra(t, extra_after - extra_before), "purge sample count");
+        return total - keep.size();
     }
 
     // Deletes samples with ts < cutoff, at most max_per_txn per transaction; drops entities
@@ -290,13 +422,27 @@ struct Store::Impl {
                 // oldest-first scan of this entity's samples
                 MDB_val k = mval(prefix), v;
                 int r = sc.get(k, v, MDB_SET_RANGE);
+                bool kept_part = false;
                 while (r == 0 && n < max_per_txn) {
                     std::string_view key = sview(k);
                     if (key.size() != prefix.size() + 12 || key.compare(0, prefix.size(), prefix) != 0)
                         break;
-                    if (key_ts(key, prefix.size()) >= cutoff) break;
+                    int64_t kts = key_ts(key, prefix.size());
+                    if (kts >= cutoff) break;
+                    uint64_t count = samples_in(sview(v));
+                    if (newest_in(sview(v), kts) >= cutoff) {
+                        // a block reaching past the cutoff: its newer samples are kept as a
+                        // new entry, keyed by the oldest of them (>= cutoff: later in the walk)
+                        std::string at(key);
+                        n += rewrite_block_from(txn.t, sc, prefix, sview(v), kts, cutoff);
+                        kept_part = true;
+                        k = mval(at);
+                        r = sc.get(k, v, MDB_SET_RANGE);
+                        continue;
+                    }
                     check(mdb_cursor_del(sc.c, 0), "purge sample");
-                    ++n;
+                    n += count;
+                    if (count > 1) check(add_extra(txn.t, -int64_t(count - 1)), "purge sample count");
                     r = sc.get(k, v, MDB_GET_CURRENT);
                     if (r == EINVAL) r = sc.get(k, v, MDB_NEXT);  // cursor past the end
                 }
@@ -306,8 +452,8 @@ struct Store::Impl {
                     break;
                 }
                 // entity now empty of samples?
-                bool empty = true;
-                if (r == 0) {
+                bool empty = !kept_part;
+                if (r == 0 && !kept_part) {
                     std::string_view key = sview(k);
                     empty = !(key.size() == prefix.size() + 12 &&
                               key.compare(0, prefix.size(), prefix) == 0);
@@ -480,34 +626,79 @@ void Store::scan(Entity kind, std::string_view name, int64_t after_ms, int64_t u
     std::string prefix = entity_prefix(kind, name);
     Impl::Txn txn(s, false);
     Impl::Cursor c(s, txn.t, s.samples);
-    auto in_range = [&](const MDB_val& k, int64_t& ts) {
+    // Samples in (after, upto] are gathered, then given in time order: a block may reach
+    // kMaxBlockSpanMs past its key, and after a clock step a later key may hold older
+    // samples, so key order alone is not time order.
+    struct Hit {
+        int64_t ts;
+        int64_t rank;  // key order (ties keep it), then order within a block
+        uint32_t j;
+        const char* meta;
+        std::string_view records;
+    };
+    std::vector<Hit> hits;
+    // With a limit the walk stops once no further key can hold a sample that beats the
+    // limit-th best so far (a heap of the best `limit` timestamps; worst on top).
+    auto worse = [&](int64_t a, int64_t b) { return newest_first ? a > b : a < b; };
+    std::vector<int64_t> best;
+    auto take = [&](int64_t ts) {
+        if (limit == SIZE_MAX) return;
+        best.push_back(ts);
+        std::push_heap(best.begin(), best.end(), worse);
+        if (best.size() > limit) {
+            std::pop_heap(best.begin(), best.end(), worse);
+            best.pop_back();
+        }
+    };
+    int64_t rank = 0;
+    auto gather = [&](const MDB_val& v, int64_t key_ts) {
+        uint32_t j = 0;
+        each_sample(sview(v), key_ts, [&](int64_t ts, const char* meta, std::string_view rec) {
+            if (ts > after_ms && ts <= upto_ms) {
+                hits.push_back({ts, rank, j, meta, rec});
+                take(ts);
+            }
+            ++j;
+        });
+    };
+    auto entity_key_ts = [&](const MDB_val& k, int64_t& ts) {
         std::string_view key = sview(k);
         if (key.size() != prefix.size() + 12 || key.compare(0, prefix.size(), prefix) != 0)
             return false;
         ts = key_ts(key, prefix.size());
-        return ts > after_ms && ts <= upto_ms;
-    };
-    auto emit = [&](const MDB_val& v, int64_t ts) {
-        if (v.mv_size < kMetaSize) return;  // never written by us: skip
-        const char* p = static_cast<const char*>(v.mv_data);
-        fn(get_meta(p, ts), std::string_view(p + kMetaSize, v.mv_size - kMetaSize));
+        return true;
     };
     std::string start = prefix;
     MDB_val k, v;
-    int64_t ts = 0;
-    size_t n = 0;
+    int64_t kts = 0;
     if (!newest_first) {
-        put_be(start, uint64_t(std::max<int64_t>(after_ms + 1, 0)), 8);
+        put_be(start, uint64_t(std::max<int64_t>(after_ms + 1 - kMaxBlockSpanMs, 0)), 8);
         k = mval(start);
-        for (int rc = c.get(k, v, MDB_SET_RANGE); rc == 0 && in_range(k, ts) && n < limit;
-             rc = c.get(k, v, MDB_NEXT), ++n)
-            emit(v, ts);
+        for (int rc = c.get(k, v, MDB_SET_RANGE); rc == 0 && entity_key_ts(k, kts) && kts <= upto_ms;
+             rc = c.get(k, v, MDB_NEXT)) {
+            if (best.size() == limit && kts > best.front()) break;  // later keys hold later samples
+            gather(v, kts);
+            ++rank;
+        }
     } else {
         put_be(start, uint64_t(upto_ms + 1), 8);
         k = mval(start);
         int rc = c.get(k, v, MDB_SET_RANGE);
         rc = rc == 0 ? c.get(k, v, MDB_PREV) : c.get(k, v, MDB_LAST);
-        for (; rc == 0 && in_range(k, ts) && n < limit; rc = c.get(k, v, MDB_PREV), ++n) emit(v, ts);
+        for (; rc == 0 && entity_key_ts(k, kts) && kts > after_ms - kMaxBlockSpanMs;
+             rc = c.get(k, v, MDB_PREV)) {
+            if (best.size() == limit && kts + kMaxBlockSpanMs < best.front()) break;
+            gather(v, kts);
+            --rank;  // walking back: earlier keys rank lower
+        }
+    }
+    std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
+        return a.ts != b.ts ? a.ts < b.ts : a.rank != b.rank ? a.rank < b.rank : a.j < b.j;
+    });
+    size_t n = std::min(limit, hits.size());
+    for (size_t i = 0; i < n; ++i) {
+        const Hit& h = newest_first ? hits[hits.size() - 1 - i] : hits[i];
+        fn(get_meta(h.meta, h.ts), h.records);
     }
 }
 
@@ -540,7 +731,7 @@ StoreStats Store::stats() const {
     Impl::Txn txn(s, false);
     st.used_bytes = s.used_bytes(txn.t);
     MDB_stat ms;
-    if (mdb_stat(txn.t, s.samples, &ms) == 0) st.samples = ms.ms_entries;
+    if (mdb_stat(txn.t, s.samples, &ms) == 0) st.samples = ms.ms_entries + s.extra_samples(txn.t);
     if (mdb_stat(txn.t, s.entities, &ms) == 0) st.entities = ms.ms_entries;
     st.oldest_ms = s.time_span().first;
     st.purged_for_space = s.purged_for_space;
