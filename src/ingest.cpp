@@ -237,6 +237,7 @@ struct Ingest::Impl {
                 // The store cannot keep up. Stop reading until the writer is free: what we
                 // accepted is kept, memory stays bounded, and the kernel drops (and counts,
                 // SO_RXQ_OVFL) what we could not accept.
+                ++stats.receiver_pauses;
                 cv.wait(lock, [&] { return writer_dead || (!writer_busy && handoff.empty()); });
                 if (writer_dead) {
                     stats.samples_backlog_dropped += pending.size();

@@ -248,6 +248,7 @@ void collector_stats(const Call& c, JsonWriter& w) {
     counter("records_malformed", s.records_malformed);
     counter("samples_stored", s.samples_stored);
     counter("samples_backlog_dropped", s.samples_backlog_dropped);
+    counter("receiver_pauses", s.receiver_pauses);
     counter("store_commits", s.store_commits);
     counter("store_errors", s.store_errors);
     counter("samples_purged", s.purged_samples);

@@ -23,7 +23,9 @@ namespace sfm {
 
 namespace {
 
-constexpr uint32_t kSchema = 1;
+// 2: values may be blocks (below). A version-1 store is a version-2 store without blocks:
+// it is upgraded in place on open; a build that reads only version 1 refuses it after that.
+constexpr uint32_t kSchema = 2;
 constexpr size_t kMetaSize = 44;
 constexpr double kHighWater = 0.80, kLowWater = 0.65;  // of the map, for the size purge
 
@@ -542,9 +544,17 @@ Store::Store(const StoreOptions& opts) : impl_(std::make_unique<Impl>()) {
         } else {
             s.check(rc, "read schema");
             uint32_t have = v.mv_size == 4 ? uint32_t(get_be(static_cast<const char*>(v.mv_data), 4)) : 0;
-            if (have != kSchema)
+            if (have == 1) {
+                std::string ver;
+                put_be(ver, kSchema, 4);
+                MDB_val nv = mval(ver);
+                s.check(mdb_put(txn.t, s.info, &k, &nv, 0), "write schema");
+                log_info("store %s: schema version 1 upgraded to %u (no data rewritten)", opts.dir.c_str(),
+                         kSchema);
+            } else if (have != kSchema) {
                 throw StoreError("store " + opts.dir + ": schema version " + std::to_string(have) +
-                                 ", this build reads " + std::to_string(kSchema));
+                                 ", this build reads 1 and " + std::to_string(kSchema));
+            }
         }
         txn.commit();
     } catch (...) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <random>
 
+#include <lmdb.h>
+
 #include "sflow_monitor/encode.h"
 #include "sflow_monitor/store.h"
 #include "test_util.h"
@@ -227,4 +229,41 @@ TEST_CASE("scans give time order and exact limits whatever order batches arrived
         CHECK(times(st, "10.0.0.1", 0, 1 << 30) == want);
         CHECK(st.stats().samples == want.size());
     }
+}
+
+TEST_CASE("a schema-1 store is upgraded on open and keeps its samples; an unknown schema is refused") {
+    TempDir dir;
+    {
+        Store st({dir / "db", 64 << 20, 365 * 86400000LL});
+        st.write(std::vector<StoredSample>{host_sample("10.0.0.1", 1000, 1)});
+    }
+    auto set_schema = [&](uint32_t version) {
+        MDB_env* env = nullptr;
+        REQUIRE(mdb_env_create(&env) == 0);
+        mdb_env_set_maxdbs(env, 4);
+        REQUIRE(mdb_env_open(env, (dir / "db").c_str(), 0, 0640) == 0);
+        MDB_txn* txn = nullptr;
+        MDB_dbi info;
+        REQUIRE(mdb_txn_begin(env, nullptr, 0, &txn) == 0);
+        REQUIRE(mdb_dbi_open(txn, "info", 0, &info) == 0);
+        unsigned char be[4] = {uint8_t(version >> 24), uint8_t(version >> 16), uint8_t(version >> 8),
+                               uint8_t(version)};
+        MDB_val k{6, const_cast<char*>("schema")}, v{4, be};
+        REQUIRE(mdb_put(txn, info, &k, &v, 0) == 0);
+        REQUIRE(mdb_txn_commit(txn) == 0);
+        mdb_env_close(env);
+    };
+    set_schema(1);
+    {
+        Store st({dir / "db", 64 << 20, 365 * 86400000LL});
+        CHECK(times(st, "10.0.0.1", 0, 1 << 30) == std::vector<int64_t>{1000});
+    }
+    set_schema(3);
+    bool refused = false;
+    try {
+        Store st({dir / "db", 64 << 20, 365 * 86400000LL});
+    } catch (const StoreError& e) {
+        refused = std::string(e.what()).find("schema version 3") != std::string::npos;
+    }
+    CHECK(refused);
 }

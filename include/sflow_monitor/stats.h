@@ -43,6 +43,7 @@ struct Stats {
     Counter records_malformed{0};
     Counter samples_stored{0};
     Counter samples_backlog_dropped{0};  // the store writer had died: dropped before writing
+    Counter receiver_pauses{0};  // the backlog was full: the receiver waited for the writer
     Counter store_commits{0};
     Counter store_errors{0};
     Counter purged_samples{0};
