@@ -27,7 +27,7 @@ struct IngestOptions {
     uint16_t port = 6343;            // 0: any free port (see Ingest::port())
     int rcvbuf_bytes = 8 << 20;
     int flush_ms = 1000;             // bound on arrival → visible
-    size_t max_batch = 10000;        // hand over at this many samples even if more are waiting
+    size_t max_batch = 100000;       // hand over at this many samples even if more are waiting
     uint64_t backlog_bytes = 256 << 20;  // memory of samples waiting while the writer is busy
     int64_t purge_every_ms = 60000;
     std::vector<std::string> allow;  // CIDRs; empty = every agent
