@@ -176,6 +176,10 @@ private:
                 }
             }
             store_->write(batch);
+            // the same samples again, 5 ms apart in one batch: blocks (docs/storage.md)
+            std::vector<StoredSample> burst = batch;
+            for (size_t i = 0; i < burst.size(); ++i) burst[i].meta.ts_ms = kNowMs - 120000 + int64_t(i) * 5;
+            store_->write(burst);
         }
     }
 
