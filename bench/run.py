@@ -101,13 +101,48 @@ def rss_kib(pid):
     raise AssertionError("no VmRSS for pid %d" % pid)
 
 
+def cpu_times():
+    """(busy, total) jiffies of all CPUs, from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + (v[4] if len(v) > 4 else 0)  # idle + iowait
+    return sum(v) - idle, sum(v)
+
+
+def sectors_written():
+    with open("/proc/diskstats") as f:
+        return sum(int(line.split()[9]) for line in f if len(line.split()) > 9)
+
+
 def settle_disk():
     """Writes back what earlier phases left dirty in the page cache (gigabytes after the
-    ingest steps and the fills), so that no phase pays for the one before it."""
+    ingest steps and the fills), then waits until the disks have written nothing for a
+    second (the filesystem frees a deleted store's extents after the files are gone), so
+    that no phase pays for the one before it."""
     t = time.monotonic()
     os.sync()
-    if time.monotonic() - t > 1:
-        log("  (sync: %.1f s)" % (time.monotonic() - t))
+    last = {"n": sectors_written(), "since": time.monotonic()}
+
+    def quiet():
+        n = sectors_written()
+        if n != last["n"]:
+            last["n"], last["since"] = n, time.monotonic()
+        return time.monotonic() - last["since"] >= 1.0
+    cpu = {"last": cpu_times()}
+
+    def idle():  # and the CPUs: the kernel frees a deleted store's memory in the background
+        now = cpu_times()
+        busy, total = now[0] - cpu["last"][0], now[1] - cpu["last"][1]
+        cpu["last"] = now
+        return total > 0 and busy <= 0.05 * total
+    try:
+        wait_until(quiet, "the disks to go quiet", timeout=60, interval=0.2)
+        cpu["last"] = cpu_times()
+        wait_until(idle, "the CPUs to go idle", timeout=120, interval=1.0)
+    except AssertionError as e:
+        log("  %s" % e)
+    if time.monotonic() - t > 2:
+        log("  (writeback: %.1f s)" % (time.monotonic() - t))
 
 
 def du_bytes(path):
