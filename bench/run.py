@@ -361,7 +361,9 @@ def store_figures(stack, samples_hint):
 
 
 def query_phase(samples, body, end_ms, with_rss_and_ingest, ingest_rate):
-    """One filled store: wrk on the service, then on the echo responder (the ceiling)."""
+    """One filled store: wrk on the service, then at once on the echo responder (the ceiling,
+    its own nginx and spawn-fcgi on other ports, started beforehand), so that both face the
+    same machine; then, on the service, the RSS run and the query under ingest."""
     out = {"samples_asked": samples}
     map_mib = max(1024, samples * 1200 // (1 << 20))
     stack = started(lambda: ServiceStack(map_mib, samples, end_ms))
@@ -369,9 +371,16 @@ def query_phase(samples, body, end_ms, with_rss_and_ingest, ingest_rate):
         out["fill"] = stack.fill_line
         out["store"] = store_figures(stack, samples)
         out["bytes"] = reply_bytes(stack, body)
-        settle_disk()
-        wrk(stack, body, 2)  # warm-up
-        out["query"] = wrk(stack, body)
+        echo = started(lambda: EchoStack(out["bytes"]))
+        try:
+            assert len(echo.http(body.encode())[2]) == out["bytes"], "echo body size"
+            settle_disk()
+            wrk(stack, body, 2)  # warm-up
+            out["query"] = wrk(stack, body)
+            wrk(echo, body, 2)
+            out["ceiling"] = wrk(echo, body)
+        finally:
+            finished(echo)
         if with_rss_and_ingest:
             pid = stack.pid()
             out["rss_before"] = rss_kib(pid)
@@ -397,13 +406,6 @@ def query_phase(samples, body, end_ms, with_rss_and_ingest, ingest_rate):
                                        kernel_drops=s1["kernel_drops"] - s0["kernel_drops"])
     finally:
         finished(stack)
-    echo = started(lambda: EchoStack(out["bytes"]))
-    try:
-        assert len(echo.http(body.encode())[2]) == out["bytes"], "echo body size"
-        wrk(echo, body, 2)
-        out["ceiling"] = wrk(echo, body)
-    finally:
-        finished(echo)
     return out
 
 
