@@ -237,6 +237,25 @@ TEST_CASE("a schema-1 store is upgraded on open and keeps its samples; an unknow
         Store st({dir / "db", 64 << 20, 365 * 86400000LL});
         st.write(std::vector<StoredSample>{host_sample("10.0.0.1", 1000, 1)});
     }
+    auto schema = [&]() {
+        MDB_env* env = nullptr;
+        REQUIRE(mdb_env_create(&env) == 0);
+        mdb_env_set_maxdbs(env, 4);
+        REQUIRE(mdb_env_open(env, (dir / "db").c_str(), MDB_RDONLY, 0640) == 0);
+        MDB_txn* txn = nullptr;
+        MDB_dbi info;
+        REQUIRE(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn) == 0);
+        REQUIRE(mdb_dbi_open(txn, "info", 0, &info) == 0);
+        MDB_val k{6, const_cast<char*>("schema")}, v;
+        REQUIRE(mdb_get(txn, info, &k, &v) == 0);
+        REQUIRE(v.mv_size == 4);
+        auto* b = static_cast<const unsigned char*>(v.mv_data);
+        uint32_t version = uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3];
+        mdb_txn_abort(txn);
+        mdb_env_close(env);
+        return version;
+    };
+    CHECK(schema() == 2);
     auto set_schema = [&](uint32_t version) {
         MDB_env* env = nullptr;
         REQUIRE(mdb_env_create(&env) == 0);
@@ -258,6 +277,7 @@ TEST_CASE("a schema-1 store is upgraded on open and keeps its samples; an unknow
         Store st({dir / "db", 64 << 20, 365 * 86400000LL});
         CHECK(times(st, "10.0.0.1", 0, 1 << 30) == std::vector<int64_t>{1000});
     }
+    CHECK(schema() == 2);  // upgraded in place
     set_schema(3);
     bool refused = false;
     try {
