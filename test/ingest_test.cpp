@@ -145,3 +145,26 @@ TEST_CASE("stop returns and leaves every received sample in the store") {
     r.ingest.stop();
     CHECK(stored(r.store, "10.0.0.1") == 50);
 }
+
+TEST_CASE("with the backlog full the receiver waits for the writer and loses nothing it accepted") {
+    IngestOptions o;
+    o.backlog_bytes = 1;  // full as soon as one sample waits: every busy commit pauses the receiver
+    Running r(o);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(r.ingest.port());
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const uint32_t n = 2000;  // well within the 8 MiB receive buffer: the kernel drops none
+    for (uint32_t i = 1; i <= n; ++i) {
+        std::string d = host_datagram("10.0.0.1", i);
+        sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    }
+    close(fd);
+    REQUIRE(wait_for([&] { return r.stats.datagrams_received == n; }));
+    REQUIRE(wait_for([&] { return r.stats.samples_stored == n; }));
+    CHECK(stored(r.store, "10.0.0.1") == n);
+    CHECK(r.store.stats().samples == n);
+    CHECK(r.stats.kernel_drops == 0);
+    CHECK(r.stats.receiver_pauses > 0);
+}
