@@ -70,9 +70,7 @@ void JsonWriter::string(std::string_view s) {
 }
 
 namespace {
-constexpr size_t kMaxFieldName = 64;  // longer names take the slow path
-
-// ,"k": into p (room for kMaxFieldName + 4 bytes); returns the end
+// ,"k": into p (room for JsonWriter::kMaxFieldName + 4 bytes); returns the end
 char* put_field_key(char* p, bool first, const char* k, size_t n) {
     if (!first) *p++ = ',';
     *p++ = '"';
@@ -86,17 +84,12 @@ char* put_field_key(char* p, bool first, const char* k, size_t n) {
 
 // Each field is one append: a call to append costs more than the bytes it copies.
 void JsonWriter::field_key(const char* k, size_t n) {
-    if (n > kMaxFieldName) return key(std::string_view(k, n));
     char buf[kMaxFieldName + 4];
     out_.append(buf, size_t(put_field_key(buf, first_, k, n) - buf));
     first_ = false;
 }
 
 void JsonWriter::field(const char* k, size_t n, uint64_t v) {
-    if (n > kMaxFieldName) {
-        key(std::string_view(k, n));
-        return number(v);
-    }
     char buf[kMaxFieldName + 4 + 24];
     char* p = put_field_key(buf, first_, k, n);
     p = std::to_chars(p, buf + sizeof buf, v).ptr;

@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <map>
 #include <unordered_map>
 #include <cerrno>
 #include <cstring>
@@ -121,13 +120,16 @@ void sort_keys(const std::string& buf, std::vector<KeyRef>& refs) {
     for (uint32_t g = 0; g < order.size(); ++g) order[g] = g;
     std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return names[a] < names[b]; });
     for (uint32_t pos = 0; pos < order.size(); ++pos) rank[order[pos]] = pos;
-    // counting sort by group rank; stable, so each group keeps its arrival order
-    std::vector<size_t> start(names.size() + 1, 0);
-    for (uint32_t g : group) ++start[rank[g] + 1];
-    for (size_t g = 1; g < start.size(); ++g) start[g] += start[g - 1];
+    // by entity rank, then by position in the batch (arrival order)
+    std::vector<std::pair<uint32_t, size_t>> by(refs.size());
+    for (size_t r = 0; r < refs.size(); ++r) by[r] = {rank[group[r]], r};
+    std::sort(by.begin(), by.end());
     std::vector<KeyRef> out(refs.size());
-    std::vector<size_t> next(start.begin(), start.end() - 1);
-    for (size_t r = 0; r < refs.size(); ++r) out[next[rank[group[r]]]++] = refs[r];
+    std::vector<size_t> start(names.size() + 1, 0);  // where each entity's run begins in out
+    for (size_t r = 0; r < by.size(); ++r) {
+        out[r] = refs[by[r].second];
+        start[by[r].first + 1] = r + 1;
+    }
     auto less = [&](const KeyRef& a, const KeyRef& b) { return key(a) < key(b); };
     for (size_t g = 0; g + 1 < start.size(); ++g) {
         auto b = out.begin() + long(start[g]), e = out.begin() + long(start[g + 1]);
@@ -153,6 +155,14 @@ void each_sample(std::string_view v, int64_t key_ts, F&& f) {
         f(ts, v.data() + pos + 12, v.substr(pos + kEntryHead, len));
         pos += kEntryHead + len;
     }
+}
+
+// A block's head (kBlockHead bytes at p).
+void write_block_head(char* p, int64_t newest_ts, size_t count) {
+    std::memset(p, 0, kBlockHead);
+    write_be(p, uint64_t(newest_ts), 8);
+    p[kFlagAt] = kBlock;
+    write_be(p + kMetaSize, count, 4);
 }
 
 uint64_t samples_in(std::string_view v) { return is_block(v) ? get_be(v.data() + kMetaSize, 4) : 1; }
@@ -296,10 +306,7 @@ struct Store::Impl {
                 write_meta(p, first.meta);
                 std::memcpy(p + kMetaSize, first.records_raw.data(), first.records_raw.size());
             } else {
-                std::memset(p, 0, kBlockHead);
-                write_be(p, uint64_t(batch[refs[e - 1].i].meta.ts_ms), 8);
-                p[kFlagAt] = kBlock;
-                write_be(p + kMetaSize, e - r, 4);
+                write_block_head(p, batch[refs[e - 1].i].meta.ts_ms, e - r);
                 p += kBlockHead;
                 for (size_t j = r; j < e; ++j) {
                     SampleView s = batch[refs[j].i];
@@ -383,9 +390,7 @@ struct Store::Impl {
                 newest = std::max(newest, ts);
                 val.append(entry);
             }
-            write_be(val.data(), uint64_t(newest), 8);
-            val[kFlagAt] = kBlock;
-            write_be(val.data() + kMetaSize, keep.size(), 4);
+            write_block_head(val.data(), newest, keep.size());
         }
         std::string key = prefix;
         put_be(key, uint64_t(keep.empty() ? kts : keep[0].first), 8);

@@ -83,6 +83,7 @@ TEST_CASE("parsing the shipped config file with the real parser gives the docume
     CHECK(c.udp_port == 6343);
     CHECK(c.udp_rcvbuf == 8 << 20);
     CHECK(c.flush_ms == 1000);
+    CHECK(c.backlog_bytes == 256u << 20);
     CHECK(c.workers == 4);
     CHECK(c.window_ms == 600000);
     CHECK(c.max_span_ms == 86400000);
@@ -139,6 +140,7 @@ TEST_CASE("a bad value is an error that names the option and the value") {
     CHECK(e.find("soon") != std::string::npos);
     CHECK(error_of({"--udp-port", "65536"}).find("udp-port") != std::string::npos);
     CHECK(error_of({"--workers", "0"}).find("workers") != std::string::npos);
+    CHECK(error_of({"--backlog", "4k"}).find("backlog") != std::string::npos);  // under 1M
     CHECK(error_of({"--log-level", "loud"}).find("log-level") != std::string::npos);
     CHECK(error_of({"--udp-listen", "example.com"}).find("udp-listen") != std::string::npos);
     CHECK(error_of({"--allow-agent", "10.0.0.0/33"}).find("allow-agent") != std::string::npos);
@@ -183,11 +185,12 @@ TEST_CASE("help lists every option of the table with its default") {
 
 TEST_CASE("the config maps onto the store, ingest, api and fcgi options") {
     Config c = parse({"--map-size", "2", "--udp-port", "0", "--body-limit", "1k", "--window",
-                      "1m", "--workers", "2", "--allow-agent", "10.0.0.0/8"}).config;
+                      "1m", "--workers", "2", "--allow-agent", "10.0.0.0/8", "--backlog", "1G"}).config;
     CHECK(store_options(c).map_size == 2u << 20);
     CHECK(store_options(c).retention_ms == 7 * 86400000LL);
     CHECK(ingest_options(c).port == 0);
     CHECK(ingest_options(c).allow == std::vector<std::string>{"10.0.0.0/8"});
+    CHECK(ingest_options(c).backlog_bytes == 1ull << 30);
     CHECK(api_options(c).body_limit == 1024);
     CHECK(api_options(c).window_ms == 60000);
     CHECK(fcgi_options(c).workers == 2);

@@ -65,12 +65,17 @@ public:
     }
 
     // Record fields (records.h passes each name as a literal: its length is known here).
+    static constexpr size_t kMaxFieldName = 64;
     template <size_t N>
-    void operator()(const char (&k)[N], uint32_t v) { field(k, N - 1, uint64_t(v)); }
+    void operator()(const char (&k)[N], uint32_t v) { (*this)(k, uint64_t(v)); }
     template <size_t N>
-    void operator()(const char (&k)[N], uint64_t v) { field(k, N - 1, v); }
+    void operator()(const char (&k)[N], uint64_t v) {
+        static_assert(N - 1 <= kMaxFieldName, "a record field name this long needs key()");
+        field(k, N - 1, v);
+    }
     template <size_t N>
     void operator()(const char (&k)[N], float v) {
+        static_assert(N - 1 <= kMaxFieldName, "a record field name this long needs key()");
         field_key(k, N - 1);
         number(v);
     }
@@ -106,8 +111,9 @@ public:
         end_array();
     }
 
-    // A record field's name (records.h: a plain identifier of n bytes, never escaped) with its
-    // comma, quotes and colon in one append; field() adds an integer value to the same append.
+    // A record field's name (records.h: a plain identifier of n <= kMaxFieldName bytes, never
+    // escaped) with its comma, quotes and colon in one append; field() adds an integer value
+    // to the same append.
     void field_key(const char* k, size_t n);
     void field(const char* k, size_t n, uint64_t v);
 
