@@ -69,51 +69,26 @@ void JsonWriter::string(std::string_view s) {
     out_.push_back('"');
 }
 
-namespace {
-// ,"k": into p (room for JsonWriter::kMaxFieldName + 4 bytes); returns the end
-char* put_field_key(char* p, bool first, const char* k, size_t n) {
-    if (!first) *p++ = ',';
-    *p++ = '"';
-    std::memcpy(p, k, n);
-    p += n;
-    *p++ = '"';
-    *p++ = ':';
-    return p;
-}
-}  // namespace
-
-// Each field is one append: a call to append costs more than the bytes it copies.
-void JsonWriter::field_key(const char* k, size_t n) {
-    char buf[kMaxFieldName + 4];
-    out_.append(buf, size_t(put_field_key(buf, first_, k, n) - buf));
-    first_ = false;
-}
-
-void JsonWriter::field(const char* k, size_t n, uint64_t v) {
-    char buf[kMaxFieldName + 4 + 24];
-    char* p = put_field_key(buf, first_, k, n);
-    p = std::to_chars(p, buf + sizeof buf, v).ptr;
-    out_.append(buf, size_t(p - buf));
-    first_ = false;
-}
+const char kDigitPairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
 
 void JsonWriter::number(uint64_t v) {
     char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, size_t(r.ptr - buf));
+    out_.append(buf, size_t(put_uint(buf, v) - buf));
 }
 
 void JsonWriter::number(int64_t v) {
     char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, size_t(r.ptr - buf));
+    char* p = buf;
+    if (v < 0) *p++ = '-';
+    out_.append(buf, size_t(put_uint(p, v < 0 ? 0 - uint64_t(v) : uint64_t(v)) - buf));
 }
 
 void JsonWriter::number(float v) {
-    if (!std::isfinite(v)) return null();
     char buf[32];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, size_t(r.ptr - buf));
+    out_.append(buf, size_t(float_chars(buf, buf + sizeof buf, v) - buf));
 }
 
 void JsonWriter::number(double v) {
@@ -123,17 +98,54 @@ void JsonWriter::number(double v) {
     out_.append(buf, size_t(r.ptr - buf));
 }
 
-void JsonWriter::operator()(const char* k, const Hundredths& v) {
-    key(k);
-    if (v.value < 0) return null();  // -1: unknown
+// Load averages and the like carry two decimals, and std::to_chars spends most of a
+// request's float time finding that out. The fast path: a positive float in [0.001, 1e5) that
+// a decimal with at most three fractional digits reads back as is written as that decimal,
+// found by rounding v * 10^d for d = 0..3. This is the text to_chars writes: v * 10^d is exact
+// in a double, the first d that reads back has the fewest significant digits, the nearest
+// such decimal is to_chars' choice, and in this range fixed notation is never longer than
+// scientific (to_chars prefers fixed on a tie). An exact half (two nearest decimals) goes to
+// to_chars. Checked against to_chars in test/json_test.cpp.
+char* JsonWriter::float_chars(char* p, char* end, float v) {
+    if (!std::isfinite(v)) {
+        std::memcpy(p, "null", 4);
+        return p + 4;
+    }
+    if (!std::signbit(v) && v < 1e5f && (v == 0 || v >= 0.001f)) {
+        static const double kPow10[] = {1, 10, 100, 1000};
+        static const uint32_t kPow10i[] = {1, 10, 100, 1000};
+        for (int d = 0; d <= 3; ++d) {
+            double scaled = double(v) * kPow10[d];
+            double r = std::floor(scaled + 0.5);
+            if (r - scaled == 0.5) break;  // a tie: to_chars decides
+            if (float(r / kPow10[d]) != v) continue;
+            uint32_t n = uint32_t(r), whole = n / kPow10i[d], frac = n % kPow10i[d];
+            p = put_uint(p, whole);
+            if (d > 0) {
+                *p++ = '.';
+                for (int i = d - 1; i >= 0; --i, frac /= 10) p[i] = char('0' + frac % 10);
+                p += d;
+            }
+            return p;
+        }
+    }
+    return std::to_chars(p, end, v).ptr;
+}
+
+char* JsonWriter::hundredths_chars(char* p, const Hundredths& v) {
+    if (v.value < 0) {  // -1: unknown
+        std::memcpy(p, "null", 4);
+        return p + 4;
+    }
     // Exact decimal: 4975 -> 49.75, 5 -> 0.05, 100 -> 1
     int32_t whole = v.value / 100, frac = v.value % 100;
-    number(int64_t(whole));
+    p = put_uint(p, uint32_t(whole));
     if (frac) {
-        out_.push_back('.');
-        out_.push_back(char('0' + frac / 10));
-        if (frac % 10) out_.push_back(char('0' + frac % 10));
+        *p++ = '.';
+        *p++ = char('0' + frac / 10);
+        if (frac % 10) *p++ = char('0' + frac % 10);
     }
+    return p;
 }
 
 }  // namespace sfm

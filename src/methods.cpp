@@ -151,6 +151,25 @@ void series(const Call& c, JsonWriter& w) {
     } else {
         name = *c.args.str("hostname");
     }
+    // Each record starts with the same members: written (and escaped) once per request, and
+    // again for a VM only when its host_ip changes (a migration).
+    std::string lead, vm_name;  // "host_ip":"…","timestamp":   ,"hostname":"…"
+    Address lead_agent;
+    auto make_lead = [&](const std::string& host_ip) {
+        lead.clear();
+        JsonWriter l(lead);
+        l.key("host_ip");
+        l.string(host_ip);
+        l.key("timestamp");
+    };
+    if (kind == Entity::host) {
+        make_lead(ip);
+    } else {
+        JsonWriter n(vm_name);
+        n.sep();  // as after a member: key() starts with the comma
+        n.key("hostname");
+        n.string(name);
+    }
     std::optional<std::pair<T, SampleMeta>> prev;
     w.begin_array();
     if (!name.empty())
@@ -158,16 +177,16 @@ void series(const Call& c, JsonWriter& w) {
                      [&](const SampleMeta& m, std::string_view raw) {
                          auto rec = find_record<T>(raw);
                          if (!rec) return;
+                         if (kind == Entity::vm && (lead.empty() || !(m.agent == lead_agent))) {
+                             make_lead(m.agent.text());
+                             lead_agent = m.agent;
+                         }
                          w.sep();
                          w.begin_object();
-                         w.key("host_ip");
-                         w.string(kind == Entity::host ? ip : m.agent.text());
-                         w.key("timestamp");
+                         w.sep();
+                         w.raw(lead);
                          w.number(m.ts_ms);
-                         if (kind == Entity::vm) {
-                             w.key("hostname");
-                             w.string(name);
-                         }
+                         w.raw(vm_name);
                          w.api_fields(*rec);
                          if (derive) {
                              if (prev) write_derived(w, prev->first, prev->second, *rec, m);

@@ -3,6 +3,7 @@
 #include <json/json.h>
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -42,11 +43,17 @@ std::string num(float f) {
     return out;
 }
 
+struct OnePct {  // a record of one Hundredths field
+    Hundredths p;
+    template <class S, class V>
+    static void fields(S& s, V& v) { v("p", s.p); }
+};
+
 std::string hundredths(int32_t v) {
     std::string out;
     JsonWriter w(out);
     w.begin_object();
-    w("p", Hundredths{v});
+    w.fields(OnePct{{v}});
     w.end_object();
     return out;
 }
@@ -188,4 +195,105 @@ TEST_CASE("every record field name is a plain identifier, so JsonWriter writes i
             for (char c : name) CHECK((std::isalnum(static_cast<unsigned char>(c)) || c == '_'));
         }
     });
+}
+
+namespace {
+// 40 numeric fields with 60-byte names at their widest values, a string among them and one
+// absent: more than one record's staging buffer holds, written in order.
+struct Wide {
+    uint64_t v[40];
+    Str<16> s;
+    std::optional<uint32_t> gone;
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+#define SFM_W(i) v("field_" #i "_padded_out_to_sixty_bytes_xxxxxxxxxxxxxxxxxxxxxxxxx", s.v[i])
+        SFM_W(0); SFM_W(1); SFM_W(2); SFM_W(3); SFM_W(4); SFM_W(5); SFM_W(6); SFM_W(7);
+        SFM_W(8); SFM_W(9); SFM_W(10); SFM_W(11); SFM_W(12); SFM_W(13); SFM_W(14); SFM_W(15);
+        SFM_W(16); SFM_W(17); SFM_W(18); SFM_W(19);
+        v("s", s.s);
+        v("gone", s.gone);
+        SFM_W(20); SFM_W(21); SFM_W(22); SFM_W(23); SFM_W(24); SFM_W(25); SFM_W(26); SFM_W(27);
+        SFM_W(28); SFM_W(29); SFM_W(30); SFM_W(31); SFM_W(32); SFM_W(33); SFM_W(34); SFM_W(35);
+        SFM_W(36); SFM_W(37); SFM_W(38); SFM_W(39);
+#undef SFM_W
+    }
+};
+}  // namespace
+
+TEST_CASE("a record larger than the writer's staging buffer is written whole and in order") {
+    Wide rec;
+    for (int i = 0; i < 40; ++i) rec.v[i] = std::numeric_limits<uint64_t>::max() - uint64_t(i);
+    rec.s.value = "mid\"dle";
+    std::string out = "[";
+    JsonWriter w(out);
+    w.begin_object();
+    w.fields(rec);
+    w.end_object();
+    out += "]";
+    CHECK(out.size() > 3000);  // the staging buffer holds 2 KiB
+    Json::Value v = parse(out)[0];
+    std::vector<std::string> names = v.getMemberNames();
+    CHECK(names.size() == 41);
+    CHECK(!v.isMember("gone"));
+    CHECK(v["s"].asString() == "mid\"dle");
+    for (int i = 0; i < 40; ++i) {
+        std::string name = "field_" + std::to_string(i) + "_padded_out_to_sixty_bytes_" + std::string(25, 'x');
+        INFO(name);
+        CHECK(v[name].asUInt64() == rec.v[i]);
+    }
+    // order as listed: the string sits between field 19 and field 20
+    size_t f19 = out.find("\"field_19_"), s = out.find("\"s\":"), f20 = out.find("\"field_20_");
+    CHECK(f19 < s);
+    CHECK(s < f20);
+}
+
+TEST_CASE("floats with few decimals take a fast path that writes exactly what std::to_chars writes") {
+    auto theirs = [](float f) {
+        char buf[64];
+        return std::string(buf, std::to_chars(buf, buf + sizeof buf, f).ptr);
+    };
+    std::vector<float> fs = {0.0f, -0.0f, 0.001f, 0.00099999f, 0.0015f, 0.01f, 0.05f, 0.1f, 1.0f,
+                             4.62f, 99.99f, 100.0f, 10000.0f, 16384.0625f, 65535.99f, 99999.99f,
+                             1e5f, 1.5e5f, -4.62f, 123.456f, 0.125f, 3.0e-4f};
+    for (float f : {0.001f, 1e5f, 16384.0625f}) {
+        fs.push_back(std::nextafter(f, 0.0f));
+        fs.push_back(std::nextafter(f, 1e6f));
+    }
+    std::mt19937 rng(11);
+    for (int i = 0; i < 100000; ++i) {
+        fs.push_back(float(rng() % 10000000) / 100.0f);   // two decimals, as loads are
+        fs.push_back(float(rng() % 100000000) / 1000.0f);  // three
+        fs.push_back(std::uniform_real_distribution<float>(0.0f, 2e5f)(rng));
+    }
+    for (float f : fs) {
+        INFO(theirs(f));
+        CHECK(num(f) == theirs(f));
+    }
+}
+
+TEST_CASE("integers are written exactly as std::to_chars writes them") {
+    auto theirs = [](auto v) {
+        char buf[32];
+        return std::string(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+    };
+    auto ours = [](auto v) {
+        std::string out;
+        JsonWriter(out).number(v);
+        return out;
+    };
+    std::vector<uint64_t> us;
+    for (uint64_t v = 0; v < 100000; ++v) us.push_back(v);
+    for (uint64_t p = 10; p != 0 && p <= std::numeric_limits<uint64_t>::max() / 10; p *= 10)
+        for (uint64_t d : {p - 1, p, p + 1, 2 * p - 1, 9 * p + 9}) us.push_back(d);
+    for (int bits = 1; bits <= 64; ++bits) us.push_back(bits == 64 ? ~0ull : (1ull << bits) - 1);
+    for (int bits = 0; bits < 64; ++bits) us.push_back(1ull << bits);
+    std::mt19937_64 rng(5);
+    for (int i = 0; i < 100000; ++i) us.push_back(rng() >> (rng() % 64));
+    for (uint64_t v : us) {
+        INFO(v);
+        CHECK(ours(v) == theirs(v));
+        CHECK(ours(int64_t(v)) == theirs(int64_t(v)));    // negative where the top bit is set
+        CHECK(ours(-int64_t(v >> 1)) == theirs(-int64_t(v >> 1)));
+    }
+    CHECK(ours(std::numeric_limits<int64_t>::min()) == "-9223372036854775808");
 }
