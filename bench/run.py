@@ -21,6 +21,7 @@ Environment (defaults in brackets):
   BENCH_SAMPLES        samples in the large store [10000000]; 50000000 as in issue 4
   BENCH_RSS_REQUESTS   requests between the two RSS readings [1000000]
   BENCH_CONNECTIONS    wrk connections [50]
+  BENCH_QUERY_ROUNDS   wrk runs of the service and of the echo, alternated, per store [3]
   BENCH_DOC            the file to update [docs/performance.md]; "-" for none
 Every run also saves its figures to $BUILD/bench-results.json;
 `bench/run.py --report FILE` prints (and writes into BENCH_DOC) the table from such a file.
@@ -46,6 +47,7 @@ LARGE = int(os.environ.get("BENCH_SAMPLES", "10000000"))
 SMALL = 1000000
 RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", "1000000"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "50"))
+QUERY_ROUNDS = max(1, int(os.environ.get("BENCH_QUERY_ROUNDS", "3")))
 DOC = os.environ.get("BENCH_DOC", os.path.join(REPO, "docs", "performance.md"))
 LUA = os.path.join(REPO, "bench", "query.lua")
 
@@ -347,6 +349,19 @@ def wrk(stack, body, seconds=None):
     return res
 
 
+def median_run(runs):
+    """Each figure's median over the rounds (requests and errors: summed)."""
+    def med(xs):
+        xs = sorted(xs)
+        n = len(xs)
+        return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+    out = {k: med([r[k] for r in runs]) for k in ("rps", "p50", "p99", "cpu_us")}
+    out["requests"] = sum(r["requests"] for r in runs)
+    out["errors"] = sum(r["errors"] for r in runs)
+    out["socket_errors"] = "; ".join(r["socket_errors"] for r in runs if r["socket_errors"])
+    return out
+
+
 def reply_bytes(stack, body):
     status, _, payload = stack.http(body.encode())
     records = json.loads(payload)["result"]
@@ -375,10 +390,16 @@ def query_phase(samples, body, end_ms, with_rss_and_ingest, ingest_rate):
         try:
             assert len(echo.http(body.encode())[2]) == out["bytes"], "echo body size"
             settle_disk()
-            wrk(stack, body, 2)  # warm-up
-            out["query"] = wrk(stack, body)
+            wrk(stack, body, 2)  # warm-ups
             wrk(echo, body, 2)
-            out["ceiling"] = wrk(echo, body)
+            # service and echo alternate, so that a slow moment of the machine falls on one
+            # round of one of them, and the medians below leave it out
+            out["query_rounds"], out["ceiling_rounds"] = [], []
+            for _ in range(QUERY_ROUNDS):
+                out["query_rounds"].append(wrk(stack, body))
+                out["ceiling_rounds"].append(wrk(echo, body))
+            out["query"] = median_run(out["query_rounds"])
+            out["ceiling"] = median_run(out["ceiling_rounds"])
         finally:
             finished(echo)
         if with_rss_and_ingest:
@@ -439,24 +460,33 @@ def report(r):
     L.append("Highest lossless rate: service %s; ceiling (sink) %s." % tuple(
         "%d datagrams/s" % r[k] if r[k] else "none of the steps" for k in ("lossless_service", "lossless_sink")))
     L.append("")
+    rounds = len(r["small"].get("query_rounds", [])) or 1
     L.append("**Query** host.cpu, 20 records (%d-byte reply), wrk -t2 -c%d -d%gs through nginx; "
-             "ceiling: bench-fcgi-echo with a %d-byte body behind the same nginx config" % (
-                 r["small"]["bytes"], CONNECTIONS, STEP_S, r["small"]["bytes"]))
+             "ceiling: bench-fcgi-echo with a %d-byte body behind the same nginx config; %s" % (
+                 r["small"]["bytes"], CONNECTIONS, STEP_S, r["small"]["bytes"],
+                 "one run of each" if rounds == 1 else
+                 "%d runs of each, alternated; figures are medians over the runs" % rounds))
     L.append("")
     L.append("| store | requests/s | of ceiling | p50 ms | p99 ms | ceiling requests/s | "
-             "ceiling p50 / p99 ms | responder CPU µs/request (service / echo) | non-2xx |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+             "ceiling p50 / p99 ms | responder CPU µs/request (service / echo) | non-2xx | "
+             "each round: of ceiling; p99 ms service / echo |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 
-    def qrow(name, q, c):
-        L.append("| %s | %.0f | %s | %.2f | %.2f | %.0f | %.2f / %.2f | %.0f / %.0f | %d |" % (
+    def qrow(name, q, c, ph=None):
+        rounds = "-"
+        if ph and ph.get("query_rounds"):
+            pairs = list(zip(ph["query_rounds"], ph["ceiling_rounds"]))
+            rounds = "%s; %s" % (" ".join(pct(a["rps"], b["rps"]) for a, b in pairs),
+                                 " ".join("%.1f/%.1f" % (a["p99"], b["p99"]) for a, b in pairs))
+        L.append("| %s | %.0f | %s | %.2f | %.2f | %.0f | %.2f / %.2f | %.0f / %.0f | %d | %s |" % (
             name, q["rps"], pct(q["rps"], c["rps"]), q["p50"], q["p99"], c["rps"], c["p50"], c["p99"],
-            q["cpu_us"], c["cpu_us"], q["errors"]))
+            q["cpu_us"], c["cpu_us"], q["errors"], rounds))
     sm, lg = r["small"], r["large"]
-    qrow("%d samples" % sm["store"]["samples"], sm["query"], sm["ceiling"])
+    qrow("%d samples" % sm["store"]["samples"], sm["query"], sm["ceiling"], sm)
     ui = sm["under_ingest"]
     qrow("%d samples, ingesting %d datagrams/s" % (sm["store"]["samples"], ui["rate"]), ui, sm["ceiling"])
     if lg:
-        qrow("%d samples" % lg["store"]["samples"], lg["query"], lg["ceiling"])
+        qrow("%d samples" % lg["store"]["samples"], lg["query"], lg["ceiling"], lg)
     L.append("")
     L.append("While queried, the ingest at %d datagrams/s received %d of %d datagrams sent "
              "(kernel_drops %d)." % (ui["rate"], ui["received"], ui["sent"], ui["kernel_drops"]))
