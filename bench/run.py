@@ -507,7 +507,33 @@ def report(r):
     ig = r["ingest_store"]
     L.append("- Store written by the ingest steps: %d samples, %d bytes, %.0f bytes per sample." % (
         ig["samples"], ig["disk"], ig["per_sample"]))
+    L.append("")
+    L.append("**Goals** (issue 4)")
+    L.append("")
+    for line in goals(r):
+        L.append("- " + line)
     return "\n".join(L)
+
+
+def goals(r):
+    """Each goal of issue 4 against this run's figures: 'met' or 'missed'."""
+    sm, lg = r["small"], r["large"]
+    stores = [("1M samples", sm)] + ([("%d samples" % lg["store"]["samples"], lg)] if lg else [])
+    share = lambda a, b: 100.0 * a / b if b else 0.0
+    rows = [("lossless ingest >= 100,000 datagrams/s", r["lossless_service"] >= 100000,
+             "%d datagrams/s" % r["lossless_service"])]
+    for name, ph in stores:
+        s = share(ph["query"]["rps"], ph["ceiling"]["rps"])
+        rows.append(("query >= 80%% of the ceiling (%s)" % name, s >= 80, "%.1f%%" % s))
+    for name, ph in stores:
+        rows.append(("p99 < 10 ms (%s)" % name, ph["query"]["p99"] < 10, "%.2f ms" % ph["query"]["p99"]))
+    if lg:
+        s = share(lg["query"]["rps"], sm["query"]["rps"])
+        rows.append(("requests/s with %s >= 90%% of those with 1M" % stores[1][0], s >= 90, "%.1f%%" % s))
+    rss_kib = sm["rss_after"] - sm["rss_before"]
+    rows.append(("RSS growth over %d requests < 5 MB" % sm["rss_requests"], rss_kib < 5 * 1024,
+                 "%+d KiB" % rss_kib))
+    return ["%s: %s, %s" % (name, figure, "met" if ok else "missed") for name, ok, figure in rows]
 
 
 def write_doc(text):
