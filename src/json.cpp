@@ -116,7 +116,7 @@ char* JsonWriter::float_chars(char* p, char* end, float v) {
         static const uint32_t kPow10i[] = {1, 10, 100, 1000};
         for (int d = 0; d <= 3; ++d) {
             double scaled = double(v) * kPow10[d];
-            double r = std::floor(scaled + 0.5);
+            double r = double(uint64_t(scaled + 0.5));  // floor: positive, below 2^53
             if (r - scaled == 0.5) break;  // a tie: to_chars decides
             if (float(r / kPow10[d]) != v) continue;
             uint32_t n = uint32_t(r), whole = n / kPow10i[d], frac = n % kPow10i[d];
