@@ -4,6 +4,7 @@
 
 #include <fcgiapp.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -237,7 +238,10 @@ void FcgiServer::start() {
     log_info("fastcgi: %d workers on %s", impl_->opts.workers,
              impl_->opts.listen.empty() ? "fd 0" : impl_->opts.listen.c_str());
     for (int i = 0; i < impl_->opts.workers; ++i)
-        impl_->workers.emplace_back([this] { impl_->run_worker(); });
+        impl_->workers.emplace_back([this] {
+            pthread_setname_np(pthread_self(), "sfm-fcgi");
+            impl_->run_worker();
+        });
 }
 
 void FcgiServer::stop() {

@@ -6,12 +6,14 @@
 #include <netinet/in.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -120,7 +122,7 @@ void samples_to_store(const Datagram& d, int64_t now, std::vector<StoredSample>&
     }
 }
 
-constexpr int kWriterNice = 10;
+constexpr int kWriterNice = 10;  // added to the nice the process runs at (at most 19)
 
 struct Ingest::Impl {
     IngestOptions opts;
@@ -380,8 +382,12 @@ void Ingest::start() {
     s.writer = std::thread([&s] {
         // Below the receiver and the API workers: a busy writer only lets the backlog grow
         // (bounded by `backlog`), while a starved receiver loses datagrams. Linux applies
-        // nice per thread.
-        setpriority(PRIO_PROCESS, pid_t(syscall(SYS_gettid)), kWriterNice);
+        // nice per thread. Relative: a service started under `nice` keeps its writer below it.
+        pid_t tid = pid_t(syscall(SYS_gettid));
+        errno = 0;
+        int own = getpriority(PRIO_PROCESS, tid);  // -1 is a valid nice: errno tells
+        if (errno == 0) setpriority(PRIO_PROCESS, tid, std::min(own + kWriterNice, 19));
+        pthread_setname_np(pthread_self(), "sfm-writer");  // as top -H and ps -L show it
         try {
             s.write_loop();
         } catch (const std::exception& e) {  // nothing escapes the thread
@@ -394,6 +400,7 @@ void Ingest::start() {
         s.cv.notify_all();
     });
     s.thread = std::thread([&s] {
+        pthread_setname_np(pthread_self(), "sfm-receiver");
         try {
             s.run();
         } catch (const std::exception& e) {  // nothing escapes the thread

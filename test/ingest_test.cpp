@@ -1,8 +1,17 @@
 #include <doctest/doctest.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "sflow_monitor/encode.h"
 #include "sflow_monitor/ingest.h"
@@ -167,4 +176,41 @@ TEST_CASE("with the backlog full the receiver waits for the writer and loses not
     CHECK(r.store.stats().samples == n);
     CHECK(r.stats.kernel_drops == 0);
     CHECK(r.stats.receiver_pauses > 0);
+}
+
+namespace {
+// nice of each of this process's threads named `name` (/proc/self/task/*/stat, field 19)
+std::vector<int> nice_of_threads(const std::string& name) {
+    std::vector<int> out;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream comm(task.path() / "comm");
+        std::string c;
+        std::getline(comm, c);
+        if (c != name) continue;
+        std::ifstream st(task.path() / "stat");
+        std::string line;
+        std::getline(st, line);
+        std::istringstream rest(line.substr(line.rfind(')') + 2));  // after "(comm) "
+        std::string field;
+        for (int i = 3; i <= 19 && rest >> field; ++i) {}
+        out.push_back(std::stoi(field));
+    }
+    return out;
+}
+}  // namespace
+
+TEST_CASE("the store writer runs 10 nice levels below the receiver, each thread under its own name") {
+    errno = 0;
+    int base = getpriority(PRIO_PROCESS, 0);  // this thread's, which the threads inherit
+    REQUIRE(errno == 0);
+    int writer = std::min(base + 10, 19);
+    CHECK(nice_of_threads("sfm-writer").empty());
+    Running r(IngestOptions{});
+    REQUIRE(wait_for([&] {
+        return nice_of_threads("sfm-writer").size() == 1 && nice_of_threads("sfm-receiver").size() == 1;
+    }));
+    CHECK(nice_of_threads("sfm-writer") == std::vector<int>{writer});  // set before the name
+    CHECK(nice_of_threads("sfm-receiver") == std::vector<int>{base});
+    r.ingest.stop();
+    CHECK(nice_of_threads("sfm-writer").empty());
 }
