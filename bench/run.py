@@ -560,6 +560,9 @@ def main():
     for name in ("sflow-monitor", "sflow-gen", "bench-udp-sink", "bench-fcgi-echo", "bench-fill"):
         if not os.access(tool(name), os.X_OK):
             sys.exit("bench: %s not built (run make)" % tool(name))
+    for cmd in ("wrk", "nginx", "spawn-fcgi"):
+        if not shutil.which(cmd) and not os.access("/usr/sbin/" + cmd, os.X_OK):
+            sys.exit("bench: %s is not installed (make deps installs it)" % cmd)
     t0 = time.monotonic()
     r = {"cpu": cpu_model(), "load_start": loadavg(),
          "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
