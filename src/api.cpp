@@ -21,23 +21,28 @@ int64_t now_ms() {
 namespace {
 
 // Writes a request's id back with its JSON type (string, integer, real or null).
-void write_id(JsonWriter& w, const Json::Value* id) {
+// A number id is echoed as the text the client sent (jsoncpp checked its grammar): its value
+// then survives whatever jsoncpp would round (beyond 64 bits, or 1e2 read as a double).
+void write_id(JsonWriter& w, const Json::Value* id, std::string_view body) {
     if (!id || id->isNull()) return w.null();
     if (id->isString()) {
         const char *b, *e;
         id->getString(&b, &e);
         return w.string(std::string_view(b, size_t(e - b)));
     }
+    auto at = id->getOffsetStart(), limit = id->getOffsetLimit();
+    if (0 <= at && at < limit && size_t(limit) <= body.size())
+        return w.raw(body.substr(size_t(at), size_t(limit - at)));
     if (id->isUInt64() && !id->isInt64()) return w.number(id->asUInt64());
     if (id->isInt64() && id->type() != Json::realValue) return w.number(int64_t(id->asInt64()));
     double d = id->asDouble();
-    size_t at = w.out().size();
+    size_t from = w.out().size();
     w.number(d);
-    if (w.out().find_first_of(".eE", at) == std::string::npos) w.raw(".0");  // keep it a real
+    if (w.out().find_first_of(".eE", from) == std::string::npos) w.raw(".0");  // keep it a real
 }
 
-void write_error(JsonWriter& w, const Json::Value* id, int code, const std::string& message,
-                 const std::string& data = "") {
+void write_error(JsonWriter& w, const Json::Value* id, std::string_view body, int code,
+                 const std::string& message, const std::string& data = "") {
     w.begin_object();
     w.key("jsonrpc");
     w.string("2.0");
@@ -53,7 +58,7 @@ void write_error(JsonWriter& w, const Json::Value* id, int code, const std::stri
     }
     w.end_object();
     w.key("id");
-    write_id(w, id);
+    write_id(w, id, body);
     w.end_object();
 }
 
@@ -145,12 +150,13 @@ struct Ctx {
     const Store& store;
     const Stats& stats;
     int64_t now;
+    std::string_view body;  // the request's text, for ids echoed as sent
 };
 
 // Handles one request object; returns false for a notification (nothing written).
 bool handle_one(const Ctx& c, const Json::Value& req, JsonWriter& w) {
     if (!req.isObject()) {
-        write_error(w, nullptr, -32600, "Invalid Request");
+        write_error(w, nullptr, {}, -32600, "Invalid Request");
         return true;
     }
     const Json::Value* id = req.find("id", "id" + 2);
@@ -160,7 +166,7 @@ bool handle_one(const Ctx& c, const Json::Value& req, JsonWriter& w) {
     const Json::Value* params = req.find("params", "params" + 6);
     if (!id_ok || !version || !version->isString() || version->asString() != "2.0" || !method ||
         !method->isString() || (params && !params->isObject() && !params->isArray())) {
-        write_error(w, id_ok ? id : nullptr, -32600, "Invalid Request");
+        write_error(w, id_ok ? id : nullptr, c.body, -32600, "Invalid Request");
         return true;
     }
     bool notification = !id;
@@ -178,13 +184,13 @@ bool handle_one(const Ctx& c, const Json::Value& req, JsonWriter& w) {
     } catch (const RpcError& e) {
         out.resize(mark);
         if (notification) return false;
-        write_error(w, id, e.code, e.what(), e.data_json);
+        write_error(w, id, c.body, e.code, e.what(), e.data_json);
         return true;
     } catch (const std::exception& e) {
         out.resize(mark);
         log_error("%s: %s", method->asString().c_str(), e.what());
         if (notification) return false;
-        write_error(w, id, -32603, std::string("Internal error: ") + e.what());
+        write_error(w, id, c.body, -32603, std::string("Internal error: ") + e.what());
         return true;
     }
     if (notification) {
@@ -192,7 +198,7 @@ bool handle_one(const Ctx& c, const Json::Value& req, JsonWriter& w) {
         return false;
     }
     w.raw(",\"id\":");
-    write_id(w, id);
+    write_id(w, id, c.body);
     w.raw("}");
     return true;
 }
@@ -216,7 +222,7 @@ HttpReply Api::handle(std::string_view body) const { return handle(body, now_ms(
 HttpReply Api::too_large() const {
     HttpReply r;
     JsonWriter w(r.body);
-    write_error(w, nullptr, -32600, "Invalid Request",
+    write_error(w, nullptr, {}, -32600, "Invalid Request",
                 "{\"reason\":\"request body over the limit of " + std::to_string(opts_.body_limit) +
                     " bytes\"}");
     return r;
@@ -243,18 +249,18 @@ HttpReply Api::handle(std::string_view body, int64_t now) const {
         too_deep = true;
     }
     if (too_deep) {
-        write_error(w, nullptr, -32600, "Invalid Request",
+        write_error(w, nullptr, {}, -32600, "Invalid Request",
                     "{\"reason\":\"nested deeper than " + std::to_string(opts_.max_depth) + "\"}");
         return reply;
     }
     if (!parsed) {
-        write_error(w, nullptr, -32700, "Parse error");
+        write_error(w, nullptr, {}, -32700, "Parse error");
         return reply;
     }
-    Ctx c{opts_, store_, stats_, now};
+    Ctx c{opts_, store_, stats_, now, body};
     if (root.isArray()) {
         if (root.empty()) {
-            write_error(w, nullptr, -32600, "Invalid Request");
+            write_error(w, nullptr, {}, -32600, "Invalid Request");
             return reply;
         }
         std::string one;

@@ -172,6 +172,23 @@ TEST_CASE("ids come back with their JSON type") {
     CHECK(f.rpc(R"({"jsonrpc":"2.0","method":"virt.description","id":{}})")["error"]["code"].asInt() == -32600);
 }
 
+TEST_CASE("number ids are echoed as sent, also where a double or 64 bits cannot hold them") {
+    Fixture f;
+    for (std::string id : {"123456789012345678901234567890", "-9223372036854775809", "18446744073709551616",
+                           "1e2", "-0.0", "2.50", "0"}) {
+        INFO(id);
+        // a result, an error from the method, and both inside a batch
+        CHECK(f.call(R"({"jsonrpc":"2.0","method":"virt.description","id":)" + id + "}")
+                  .find("\"id\":" + id + "}") != std::string::npos);
+        CHECK(f.call(R"({"jsonrpc":"2.0","method":"nope","id":)" + id + "}") ==
+              R"({"jsonrpc":"2.0","error":{"code":-32601,"message":"Method not found"},"id":)" + id + "}");
+        std::string batch = f.call(R"([{"jsonrpc":"2.0","method":"nope","id":7}, {"jsonrpc":"2.0","method":"host.description","id":)" +
+                                   id + "}]");
+        CHECK(batch.find("\"id\":7}") != std::string::npos);
+        CHECK(batch.find("\"id\":" + id + "}]") != std::string::npos);
+    }
+}
+
 TEST_CASE("notifications get HTTP 204 and batches answer every request that has an id") {
     Fixture f;
     HttpReply r = f.api.handle(R"({"jsonrpc":"2.0","method":"host.description"})", 1);
