@@ -5,8 +5,11 @@
 
 #include <json/json.h>
 
+#include <cctype>
 #include <chrono>
+#include <cstring>
 #include <memory>
+#include <vector>
 
 #include "sflow_monitor/log.h"
 #include "sflow_monitor/methods.h"
@@ -31,8 +34,12 @@ void write_id(JsonWriter& w, const Json::Value* id, std::string_view body) {
         return w.string(std::string_view(b, size_t(e - b)));
     }
     auto at = id->getOffsetStart(), limit = id->getOffsetLimit();
-    if (0 <= at && at < limit && size_t(limit) <= body.size())
-        return w.raw(body.substr(size_t(at), size_t(limit - at)));
+    if (0 <= at && at < limit && size_t(limit) <= body.size()) {
+        std::string_view text = body.substr(size_t(at), size_t(limit - at));
+        if (text.find_first_not_of("0123456789+-.eE") == std::string_view::npos &&
+            (text[0] == '-' || (text[0] >= '0' && text[0] <= '9')))
+            return w.raw(text);  // (valid_json() passed the whole body)
+    }
     if (id->isUInt64() && !id->isInt64()) return w.number(id->asUInt64());
     if (id->isInt64() && id->type() != Json::realValue) return w.number(int64_t(id->asInt64()));
     double d = id->asDouble();
@@ -203,6 +210,103 @@ bool handle_one(const Ctx& c, const Json::Value& req, JsonWriter& w) {
     return true;
 }
 
+// JSON's grammar (RFC 8259), checked in one pass without recursion and without building
+// anything. Every body passes it before jsoncpp parses it: jsoncpp alone accepts some text
+// that is not JSON (01, 1., -, +1, raw control characters in strings) and cannot descend
+// past max_depth, where this still tells valid JSON (-32600, too deep) from invalid (-32700).
+bool valid_json(std::string_view s) {
+    size_t i = s.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;  // a UTF-8 byte order mark: RFC 8259 lets a parser skip it
+    const size_t n = s.size();
+    std::string open;  // the closing bracket each open container awaits (SSO: no allocation)
+    auto ws = [&] {
+        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
+    };
+    auto hex4 = [&] {
+        for (int k = 0; k < 4; ++k, ++i)
+            if (i >= n || !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+        return true;
+    };
+    auto string = [&] {  // at the opening quote
+        for (++i; i < n;) {
+            unsigned char c = static_cast<unsigned char>(s[i++]);
+            if (c == '"') return true;
+            if (c < 0x20) return false;
+            if (c != '\\') continue;
+            if (i >= n) return false;
+            char e = s[i++];
+            if (e == 'u') {
+                if (!hex4()) return false;
+            } else if (!std::strchr("\"\\/bfnrt", e) || e == '\0') {
+                return false;
+            }
+        }
+        return false;
+    };
+    auto digits = [&] {
+        size_t from = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') ++i;
+        return i > from;
+    };
+    auto number = [&] {
+        if (s[i] == '-') ++i;
+        if (i < n && s[i] == '0') ++i;
+        else if (!digits()) return false;
+        if (i < n && s[i] == '.' && (++i, !digits())) return false;
+        if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+            ++i;
+            if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+            if (!digits()) return false;
+        }
+        return true;
+    };
+    auto key = [&] {  // "name" :
+        ws();
+        if (i >= n || s[i] != '"' || !string()) return false;
+        ws();
+        return i < n && s[i++] == ':';
+    };
+    for (;;) {  // a value
+        ws();
+        if (i >= n) return false;
+        char c = s[i];
+        if (c == '[' || c == '{') {
+            char close = c == '[' ? ']' : '}';
+            ++i;
+            ws();
+            if (i < n && s[i] == close) {
+                ++i;  // empty: the whole value
+            } else {
+                open.push_back(close);
+                if (c == '{' && !key()) return false;
+                continue;
+            }
+        } else if (c == '"') {
+            if (!string()) return false;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            if (!number()) return false;
+        } else if (s.substr(i, 4) == "true" || s.substr(i, 4) == "null") {
+            i += 4;
+        } else if (s.substr(i, 5) == "false") {
+            i += 5;
+        } else {
+            return false;
+        }
+        for (;;) {  // after a value: close containers, or a comma and the next member
+            ws();
+            if (open.empty()) return i == n;
+            if (i >= n) return false;
+            if (s[i] == open.back()) {
+                ++i;
+                open.pop_back();
+                continue;
+            }
+            if (s[i++] != ',') return false;
+            if (open.back() == '}' && !key()) return false;
+            break;
+        }
+    }
+}
+
 std::unique_ptr<Json::CharReader> make_reader(int max_depth) {
     Json::CharReaderBuilder b;
     Json::CharReaderBuilder::strictMode(&b.settings_);
@@ -233,6 +337,11 @@ HttpReply Api::handle(std::string_view body, int64_t now) const {
     reply.body.reserve(16384);  // a full window of most series fits without regrowing
     JsonWriter w(reply.body);
     if (body.size() > opts_.body_limit) return too_large();
+    if (!valid_json(body)) {
+        write_error(w, nullptr, {}, -32700, "Parse error");
+        return reply;
+    }
+    if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);  // jsoncpp's offsets then index body
     Json::Value root;
     std::string errs;
     bool parsed = false, too_deep = false;

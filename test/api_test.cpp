@@ -301,3 +301,52 @@ TEST_CASE("a body over the limit is refused with a JSON-RPC error") {
     Json::Value v = parse(f.api.handle(big, 1).body);
     CHECK(v["error"]["code"].asInt() == -32600);
 }
+
+TEST_CASE("a body that is not JSON is -32700 at any depth, also where jsoncpp alone is lenient") {
+    Fixture f;
+    const int deep = ApiOptions{}.max_depth + 6;
+    auto code = [&](const std::string& body) { return f.rpc(body)["error"]["code"].asInt(); };
+    auto wrapped = [&](const std::string& x, const std::string& open, const std::string& close) {
+        std::string s;
+        for (int i = 0; i < deep; ++i) s += open;
+        s += x;
+        for (int i = 0; i < deep; ++i) s += close;
+        return s;
+    };
+    std::vector<std::string> json = {"1", "-0", "0.5e-3", "1E+5", "[]", "{}", "true", "false", "null",
+                                     R"("a")", R"("\u00e9\n\"\\\/\b\f\r\t")", R"("\ud83d\ude00")",
+                                     R"([1,{"b":[null]}])", " [ 1 , { \"b\" : null } ] ", R"({"a":1,"a":2})",
+                                     "\"\xc3\xbc\"", "\r\n\t 7 \r\n\t"};
+    std::vector<std::string> not_json = {"01", "-01", "1.", ".5", "-", "1e", "1e+", "+1", "tru", "nul", "True",
+                                         R"("\x")", R"("\u00g9")", R"("\u00e)", "\"tab\there\"",
+                                         "\"new\nline\"", std::string("\"nul\0\"", 6), R"("unterminated)",
+                                         R"("\")", "[1,]", "[,1]", "[1 2]", "{\"a\"}", "{a:1}", R"({"a":1,})",
+                                         R"({"a":1 "b":2})", R"({"a" 1})", R"({1:2})", "[1]]", R"({"a":[})",
+                                         "'a'", "1 2", "NaN", "Infinity", "[1", "{", "{}\xef\xbb\xbf"};
+    auto shapes = {std::pair<std::string, std::string>{"[", "]"}, {"{\"k\":", "}"}, {"[1,{\"k\":", "}]"}};
+    for (const auto& x : not_json) {
+        INFO(x);
+        CHECK(code(x) == -32700);
+        for (auto [open, close] : shapes) CHECK(code(wrapped(x, open, close)) == -32700);
+    }
+    for (const auto& x : json) {
+        INFO(x);
+        CHECK(f.call(x).find("-32700") == std::string::npos);
+        for (auto [open, close] : shapes) {
+            Json::Value e = f.rpc(wrapped(x, open, close))["error"];
+            CHECK(e["code"].asInt() == -32600);
+            CHECK(e["data"]["reason"].asString() == "nested deeper than 64");
+        }
+    }
+    // a request that jsoncpp would read with its lenient number is refused as not JSON
+    CHECK(code(R"({"jsonrpc":"2.0","method":"host.description","id":01})") == -32700);
+    CHECK(code(R"({"jsonrpc":"2.0","method":"host.cpu","params":{"ip":"10.0.0.1","timestamp":+5},"id":1})") == -32700);
+    // a UTF-8 byte order mark may lead the body (RFC 8259 lets a parser skip it), nowhere else
+    CHECK(f.rpc("\xef\xbb\xbf{\"jsonrpc\":\"2.0\",\"method\":\"host.description\",\"id\":3}")["id"].asInt() == 3);
+    CHECK(code("\xef\xbb\xbf" + wrapped("1", "[", "]")) == -32600);
+    // unclosed, or closed and followed by something
+    CHECK(code(std::string(64, '[')) == -32700);
+    CHECK(code(wrapped("1", "[", "]") + "x") == -32700);
+    CHECK(code(wrapped("1", "[", "]") + "]") == -32700);
+    CHECK(code(wrapped("1", "[", "]") + " \n") == -32600);
+}
