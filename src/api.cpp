@@ -79,12 +79,16 @@ const char* type_name(ParamType t) {
     return "wrong type";
 }
 
-// Parses a time value: a JSON integer >= 0 or a string of at most 18 digits.
+// Parses a time value: a JSON integer >= 0 or a string of digits, either below 10^18 (the year
+// 31 million: far enough, and no window arithmetic can overflow).
 bool parse_time(const Json::Value& v, int64_t& out) {
     if (v.isString()) {
         const char *b, *e;
         v.getString(&b, &e);
-        if (b == e || e - b > 18) return false;
+        if (b == e) return false;
+        const char* first = b;  // of the significant digits: leading zeros do not count
+        while (first + 1 < e && *first == '0') ++first;
+        if (e - first > 18) return false;
         int64_t n = 0;
         for (const char* p = b; p != e; ++p) {
             if (*p < '0' || *p > '9') return false;

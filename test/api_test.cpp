@@ -132,6 +132,16 @@ TEST_CASE("the window is timestamp - 600000 < t <= timestamp, and timestamp may 
     CHECK(n("999999") == 0);
     CHECK(n("2199999") == 1);
     CHECK(n("2200000") == 0);
+    CHECK(n("\"0000000000000000000000001599999\"") == 1);  // leading zeros do not count as digits
+    CHECK(n("\"0\"") == 0);
+    auto error = [&](const std::string& ts) {
+        return f.rpc(R"({"jsonrpc":"2.0","method":"host.cpu","params":{"ip":"10.0.0.1","timestamp":)" + ts +
+                     R"(},"id":1})")["error"]["data"]["param"].asString();
+    };
+    CHECK(error("\"999999999999999999\"").empty());  // 18 digits
+    CHECK(error("\"0001000000000000000000\"") == "timestamp");  // 19 significant digits
+    CHECK(error("\"\"") == "timestamp");
+    CHECK(error("\"00x1\"") == "timestamp");
     // without timestamp: now
     CHECK(f.rpc(R"({"jsonrpc":"2.0","method":"host.cpu","params":["10.0.0.1"],"id":1})", 1'600'000)["result"].size() == 1);
 }
