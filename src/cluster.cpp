@@ -172,7 +172,7 @@ void cluster_status(const Call& c, JsonWriter& w) {
         auto mem = last_two<HostMemory>(samples);
         auto disk = last_two<HostDiskIo>(samples);
         auto net = last_two<HostNetIo>(samples);
-        auto descr = find_record<HostDescr>(e->records_raw);
+        HostDescr descr = host_descr(c.store, *e);
         ++t.hosts;
         ++(state[0] == 'u' ? t.up : state[0] == 's' ? t.stale : t.down);
         w.sep();
@@ -180,7 +180,7 @@ void cluster_status(const Call& c, JsonWriter& w) {
         w.key("host_ip");
         w.string(ip);
         w.key("hostname");
-        w.string(descr ? descr->hostname.value : std::string_view());
+        w.string(descr.hostname.value);
         w.key("state");
         w.string(state);
         w.key("last_seen");

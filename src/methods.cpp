@@ -200,6 +200,7 @@ void series(const Call& c, JsonWriter& w) {
 
 // ---- descriptions ------------------------------------------------------------------------
 
+
 void host_description(const Call& c, JsonWriter& w) {
     struct Row {
         std::string ip;
@@ -217,7 +218,7 @@ void host_description(const Call& c, JsonWriter& w) {
         w.begin_object();
         w.key("host_ip");
         w.string(r.ip);
-        w.api_fields(find_record<HostDescr>(r.e.records_raw).value_or(HostDescr{}));
+        w.api_fields(host_descr(c.store, r.e));
         w.end_object();
     }
     w.end_array();
@@ -430,6 +431,17 @@ const MethodSpec* find_method(const std::string& name) {
     for (const MethodSpec& m : kMethods)
         if (name == m.name) return &m;
     return nullptr;
+}
+
+HostDescr host_descr(const Store& store, const EntityInfo& host) {
+    if (auto d = find_record<HostDescr>(host.records_raw)) return std::move(*d);
+    std::optional<HostDescr> found;
+    store.scan(Entity::host, host.name, -1, INT64_MAX / 2,
+               [&](const SampleMeta&, std::string_view raw) {
+                   if (!found) found = find_record<HostDescr>(raw);
+               },
+               kDescrLookback, true);
+    return found.value_or(HostDescr{});
 }
 
 }  // namespace sfm

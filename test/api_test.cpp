@@ -266,6 +266,44 @@ TEST_CASE("host.description and virt.description describe what was seen, sorted"
     CHECK(c[1]["vcpu_cpu_time"].asUInt() == 20);
 }
 
+TEST_CASE("a host whose newest samples carry no host_descr keeps the one it sent before") {
+    Fixture f;
+    f.ingest("10.0.0.1", 1000, 1);  // with host_descr (hostname cloud25025)
+    auto cpu_only = [&](int64_t ts, uint32_t seq, const std::string& hostname = "") {
+        HostCpu cpu;
+        cpu.cpu_user = seq;
+        DatagramBuilder b(*Address::parse("10.0.0.1"), 100001, seq, seq * 1000);
+        auto& sample = b.counter_sample(seq, 2, 1).add(cpu);
+        if (!hostname.empty()) {  // then a second source without it, newer in the store
+            HostDescr d;
+            d.hostname.value = hostname;
+            sample.add(d);
+            b.counter_sample(seq, 2, 2).add(cpu);
+        }
+        std::vector<StoredSample> out;
+        samples_to_store(decode_datagram(b.build()), ts, out, f.stats);
+        f.store.write(out);
+    };
+    for (uint32_t i = 2; i <= 10; ++i) cpu_only(1000 + 30000 * i, i);
+    auto described = [&] {
+        Json::Value h = f.rpc(R"({"jsonrpc":"2.0","method":"host.description","id":1})")["result"];
+        REQUIRE(h.size() == 1);
+        return h[0];
+    };
+    CHECK(described()["hostname"].asString() == "cloud25025");
+    CHECK(described()["os_release"].asString() == "3.10.0-123.8.1.el7.x86_64");
+    Json::Value c = f.rpc(R"({"jsonrpc":"2.0","method":"cluster.status","id":1})", 400'000)["result"];
+    CHECK(c["hosts"][0]["hostname"].asString() == "cloud25025");
+    // a newer host_descr wins over the older one, also from another source of the same agent
+    cpu_only(500'000, 11, "renamed");
+    cpu_only(600'000, 12);
+    CHECK(described()["hostname"].asString() == "renamed");
+    // beyond the look-back, nothing is known, as for a host that never sent one
+    for (uint32_t i = 0; i <= kDescrLookback; ++i) cpu_only(700'000 + 30000 * int64_t(i), 13 + i);
+    CHECK(described()["hostname"].asString() == "");
+    CHECK(described()["machine_type"].asString() == "unknown");
+}
+
 TEST_CASE("part_max_used is written as a percentage with two decimals") {
     Fixture f;
     f.ingest("10.0.0.1", 1000, 1);

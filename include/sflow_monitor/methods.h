@@ -69,6 +69,12 @@ struct MethodSpec {
 
 const std::vector<MethodSpec>& method_table();
 
+// A host's description: the host_descr of its newest sample, or, when that sample has none
+// (an agent that sends it in some samples only), of the newest of its last
+// kDescrLookback samples that has one; empty when none does.
+constexpr size_t kDescrLookback = 256;
+HostDescr host_descr(const Store& store, const EntityInfo& host);
+
 // Handlers that live in cluster.cpp.
 void cluster_status(const Call& c, JsonWriter& w);
 void host_vms(const Call& c, JsonWriter& w);
