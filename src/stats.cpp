@@ -11,10 +11,11 @@ void Stats::note_datagram(const Datagram& d, int64_t now_ms) {
     auto [it, fresh] = a.sub_agents.try_emplace(d.sub_agent_id);
     AgentStats::Sub& sub = it->second;
     if (!fresh) {
-        uint32_t expected = sub.last_sequence + 1;
-        if (d.sequence == expected) {
-        } else if (d.sequence > expected && d.sequence - expected < (1u << 30)) {
-            sub.lost += d.sequence - expected;  // datagrams that never arrived
+        // modular at 32 bits: 0xFFFFFFFE then 1 lost two datagrams (0xFFFFFFFF and 0)
+        uint32_t gap = d.sequence - (sub.last_sequence + 1u);
+        if (gap == 0) {
+        } else if (gap < (1u << 30)) {
+            sub.lost += gap;  // datagrams that never arrived
         } else {
             ++sub.resets;  // the agent restarted (or a datagram came very late)
         }
