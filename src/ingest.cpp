@@ -94,7 +94,9 @@ void samples_to_store(const Datagram& d, int64_t now, SampleBatch& out, Stats& s
             name = d.agent.raw();
         } else if (s.source_class == uint32_t(SourceClass::logical)) {
             const HostDescr* descr = s.find<HostDescr>();
-            if (!descr) {  // a VM is named by its host_descr; without one it has no identity
+            // A VM is named by its host_descr hostname, else by its UUID; without either (no
+            // host_descr, or an empty name and the all-zero "unknown" UUID) it has no identity.
+            if (!descr || (descr->hostname.value.empty() && descr->uuid.bytes == Uuid{}.bytes)) {
                 ++stats.samples_ignored;
                 continue;
             }

@@ -736,6 +736,9 @@ std::vector<EntityInfo> Store::entities(Entity kind) const {
         e.records_raw.assign(p + 8 + kMetaSize, v.mv_size - 8 - kMetaSize);
         out.push_back(std::move(e));
     }
+    // keys order by name length first (the length byte): sorted as promised, by name bytes
+    std::sort(out.begin(), out.end(),
+              [](const EntityInfo& a, const EntityInfo& b) { return a.name < b.name; });
     return out;
 }
 

@@ -266,6 +266,22 @@ TEST_CASE("host.description and virt.description describe what was seen, sorted"
     CHECK(c[1]["vcpu_cpu_time"].asUInt() == 20);
 }
 
+TEST_CASE("virt.description is sorted by hostname, whatever the names' lengths") {
+    Fixture f;
+    uint32_t seq = 0;
+    for (const char* vm : {"web01", "db", "ctl-long-name-0001", "a", "web1"}) {
+        ++seq;
+        f.ingest("10.0.0.1", 1000 + seq, seq, vm);
+    }
+    std::vector<std::string> names;
+    Json::Value result = f.rpc(R"({"jsonrpc":"2.0","method":"virt.description","id":1})")["result"];
+    for (const auto& v : result) names.push_back(v["hostname"].asString());
+    std::string listed;
+    for (const auto& n : names) listed += n + " ";
+    INFO(listed);
+    CHECK(names == std::vector<std::string>{"a", "ctl-long-name-0001", "db", "web01", "web1"});
+}
+
 TEST_CASE("a host whose newest samples carry no host_descr keeps the one it sent before") {
     Fixture f;
     f.ingest("10.0.0.1", 1000, 1);  // with host_descr (hostname cloud25025)

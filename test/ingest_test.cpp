@@ -145,6 +145,23 @@ TEST_CASE("VM samples are stored by hostname even before their host is seen; nam
     CHECK(stats.samples_ignored == 1);
 }
 
+TEST_CASE("a VM without a hostname is named by its UUID, and one with the unknown (zero) UUID is ignored") {
+    HostDescr by_uuid, unknown;
+    for (size_t i = 0; i < 16; ++i) by_uuid.uuid.bytes[i] = uint8_t(i + 1);
+    VirtMemory m;
+    std::string bytes = DatagramBuilder(*Address::parse("10.0.0.5"), 100001, 1, 1)
+                            .counter_sample(1, 3, 100001).add(m).add(unknown)
+                            .counter_sample(1, 3, 100002).add(m).add(by_uuid)
+                            .counter_sample(1, 3, 100003).add(m).add(unknown)
+                            .build();
+    Stats stats;
+    std::vector<StoredSample> out;
+    samples_to_store(decode_datagram(bytes), 77, out, stats);
+    REQUIRE(out.size() == 1);  // the two unknown ones were not merged into one VM "00000000-…"
+    CHECK(out[0].name == "01020304-0506-0708-090a-0b0c0d0e0f10");
+    CHECK(stats.samples_ignored == 2);
+}
+
 TEST_CASE("stop returns and leaves every received sample in the store") {
     IngestOptions o;
     o.flush_ms = 60000;
