@@ -17,8 +17,19 @@ const char* const os_names[] = {"unknown", "other",   "linux",  "windows", "darw
                                 "hpux",    "aix",     "dragonfly", "freebsd", "netbsd",
                                 "openbsd", "osf",     "solaris"};
 
+// Counts a record's trailing optional fields (its `std::optional<uint32_t>` members).
+struct OptionalCounter {
+    size_t n = 0;
+    template <class T>
+    void extra(const char* name, T& x) { (*this)(name, x); }
+    void operator()(const char*, std::optional<uint32_t>&) { ++n; }
+    template <class T>
+    void operator()(const char*, T&) {}
+};
+
 struct Decoder {
     XdrReader& r;
+    size_t optionals = 0;  // the record's trailing optional fields not yet reached
     template <class T>
     void extra(const char* name, T& x) { (*this)(name, x); }
     void operator()(const char*, uint32_t& x) { x = r.u32(); }
@@ -37,10 +48,16 @@ struct Decoder {
         auto b = r.opaque(6, name);
         std::copy(b.begin(), b.end(), x.bytes.begin());
     }
-    // Trailing field that older agents omit: absent when the record ends before it.
+    // Trailing fields that older agents omit come as a group: all of them when the record
+    // holds them all (host_cpu: "when length >= 80"), else none, and what is left is skipped
+    // like any bytes a record has beyond what we know.
     void operator()(const char*, std::optional<uint32_t>& x) {
-        if (r.empty()) x.reset();
-        else x = r.u32();
+        if (r.remaining() < 4 * optionals) {
+            x.reset();
+        } else {
+            x = r.u32();
+            --optionals;
+        }
     }
     template <class T>
     void operator()(const char* name, std::vector<T>& xs) {
@@ -62,7 +79,13 @@ struct Decoder {
 template <class T>
 void decode_as(XdrReader& r, RecordValue& out) {
     T& t = out.emplace<T>();
-    Decoder d{r};
+    static const size_t optionals = [] {
+        T probe;
+        OptionalCounter c;
+        T::fields(probe, c);
+        return c.n;
+    }();
+    Decoder d{r, optionals};
     T::fields(t, d);
 }
 

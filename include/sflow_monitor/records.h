@@ -13,8 +13,8 @@
 // Caveats:
 //  - Str<N> holds a string_view into the decoded buffer: a decoded record lives no longer
 //    than the bytes it was decoded from.
-//  - std::optional members are trailing fields that older agents omit; the decoder leaves
-//    them empty when the record ends before them.
+//  - std::optional members are trailing fields that older agents omit, read as a group: the
+//    decoder leaves them all empty unless the record holds every one of them.
 #pragma once
 
 #include <array>
