@@ -22,6 +22,7 @@
 #include <stdexcept>
 
 #include "sflow_monitor/api.h"
+#include "sflow_monitor/json.h"
 #include "sflow_monitor/log.h"
 #include "sflow_monitor/xdr.h"
 
@@ -102,7 +103,7 @@ void samples_to_store(const Datagram& d, int64_t now, SampleBatch& out, Stats& s
             }
             kind = Entity::vm;
             if (descr->hostname.value.empty()) name = descr->uuid.text();
-            else name = descr->hostname.value;
+            else append_valid_utf8(name, descr->hostname.value);  // queryable as the API shows it
         } else if (s.source_class == uint32_t(SourceClass::ifindex)) {
             kind = Entity::interface;
             name = d.agent.raw();

@@ -69,6 +69,20 @@ void JsonWriter::string(std::string_view s) {
     out_.push_back('"');
 }
 
+void append_valid_utf8(std::string& out, std::string_view s) {
+    for (size_t i = 0; i < s.size();) {
+        if (uint8_t(s[i]) < 0x80) {
+            out.push_back(s[i++]);
+        } else if (size_t n = utf8_len(s, i)) {
+            out.append(s.substr(i, n));
+            i += n;
+        } else {
+            out.append("\xEF\xBF\xBD");  // as JsonWriter::string writes it
+            ++i;
+        }
+    }
+}
+
 const char kDigitPairs[201] =
     "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"

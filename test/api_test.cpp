@@ -332,7 +332,18 @@ TEST_CASE("a hostname that is not valid UTF-8 still comes out as valid JSON") {
     f.ingest("10.0.0.1", 1000, 1, std::string("bad\xff\x01\"name", 10));
     Json::Value v = f.rpc(R"({"jsonrpc":"2.0","method":"virt.description","id":1})");
     REQUIRE(v["result"].size() == 1);
-    CHECK(v["result"][0]["hostname"].asString().find("bad") == 0);
+    std::string shown = v["result"][0]["hostname"].asString();
+    CHECK(shown == "bad\xEF\xBF\xBD\x01\"name");  // U+FFFD for the invalid byte
+    // and the VM is found by the name shown, as a client sends it back
+    Json::Value q;
+    q["jsonrpc"] = "2.0";
+    q["method"] = "virt.cpu";
+    q["params"]["hostname"] = shown;
+    q["params"]["timestamp"] = 1000;
+    q["id"] = 1;
+    Json::Value c = f.rpc(Json::FastWriter().write(q));
+    REQUIRE(c["result"].size() == 1);
+    CHECK(c["result"][0]["hostname"].asString() == shown);
 }
 
 TEST_CASE("from/to ranges and limit select records; spans over the maximum are refused") {

@@ -169,6 +169,10 @@ private:
     bool api_only_ = false;
 };
 
+// s with each byte that is not part of valid UTF-8 replaced by U+FFFD, as JsonWriter::string
+// shows it: names that must be found again by what the API showed (VM hostnames).
+void append_valid_utf8(std::string& out, std::string_view s);
+
 // The decimal digits of v, as std::to_chars writes them (two at a time from a table; the
 // length from the bit length first), inline: integers are most of every response.
 extern const char kDigitPairs[201];
