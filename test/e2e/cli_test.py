@@ -166,6 +166,38 @@ def fcgi_listen_unix_serves_on_a_socket_of_mode_0660_and_removes_it_at_stop():
     assert not os.path.exists(path)
 
 
+def thread_names(pid):
+    """{name: [nice, ...]} of the process's threads, from /proc/PID/task/*/{comm,stat}."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        base = "/proc/%d/task/%s/" % (pid, tid)
+        with open(base + "comm") as f:
+            name = f.read().strip()
+        with open(base + "stat") as f:
+            stat_line = f.read()
+        nice = int(stat_line[stat_line.rindex(")") + 2:].split()[16])  # field 19
+        out.setdefault(name, []).append(nice)
+    return out
+
+
+@suite.test
+def its_threads_are_named_for_top_and_the_writer_runs_10_nice_levels_down():
+    workers = 3
+    p, log = start(service_args(**{"fcgi-listen": "unix:" + os.path.join(tmp, "names.sock"),
+                                   "workers": str(workers)}))
+    try:
+        wait_until(lambda: " started" in log_text(log) or p.poll() is not None, "start-up")
+        assert p.poll() is None, log_text(log)
+        base = os.getpriority(os.PRIO_PROCESS, 0)
+        wait_until(lambda: len(thread_names(p.pid).get("sfm-fcgi", [])) == workers, "named workers")
+        names = thread_names(p.pid)
+        assert names["sfm-fcgi"] == [base] * workers, names
+        assert names["sfm-receiver"] == [base], names
+        assert names["sfm-writer"] == [min(base + 10, 19)], names
+    finally:
+        stop(p, log)
+
+
 @suite.test
 def fcgi_listen_host_port_serves_fastcgi_over_tcp():
     port = free_port()
