@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
-#include <vector>
 
 #include "sflow_monitor/log.h"
 #include "sflow_monitor/methods.h"
@@ -23,9 +22,9 @@ int64_t now_ms() {
 
 namespace {
 
-// Writes a request's id back with its JSON type (string, integer, real or null).
-// A number id is echoed as the text the client sent (jsoncpp checked its grammar): its value
-// then survives whatever jsoncpp would round (beyond 64 bits, or 1e2 read as a double).
+// Writes a request's id back with its JSON type (string, number or null). A number is echoed
+// as the text the client sent (valid_json() checked its grammar): its value then survives
+// whatever jsoncpp would round (beyond 64 bits, or 1e2 read as a double).
 void write_id(JsonWriter& w, const Json::Value* id, std::string_view body) {
     if (!id || id->isNull()) return w.null();
     if (id->isString()) {
@@ -34,18 +33,9 @@ void write_id(JsonWriter& w, const Json::Value* id, std::string_view body) {
         return w.string(std::string_view(b, size_t(e - b)));
     }
     auto at = id->getOffsetStart(), limit = id->getOffsetLimit();
-    if (0 <= at && at < limit && size_t(limit) <= body.size()) {
-        std::string_view text = body.substr(size_t(at), size_t(limit - at));
-        if (text.find_first_not_of("0123456789+-.eE") == std::string_view::npos &&
-            (text[0] == '-' || (text[0] >= '0' && text[0] <= '9')))
-            return w.raw(text);  // (valid_json() passed the whole body)
-    }
-    if (id->isUInt64() && !id->isInt64()) return w.number(id->asUInt64());
-    if (id->isInt64() && id->type() != Json::realValue) return w.number(int64_t(id->asInt64()));
-    double d = id->asDouble();
-    size_t from = w.out().size();
-    w.number(d);
-    if (w.out().find_first_of(".eE", from) == std::string::npos) w.raw(".0");  // keep it a real
+    if (0 <= at && at < limit && size_t(limit) <= body.size())
+        return w.raw(body.substr(size_t(at), size_t(limit - at)));
+    w.number(id->asDouble());  // not reached: jsoncpp records every value's offsets
 }
 
 void write_error(JsonWriter& w, const Json::Value* id, std::string_view body, int code,
@@ -219,7 +209,7 @@ bool handle_one(const Ctx& c, const Json::Value& req, JsonWriter& w) {
 // that is not JSON (01, 1., -, +1, raw control characters in strings) and cannot descend
 // past max_depth, where this still tells valid JSON (-32600, too deep) from invalid (-32700).
 bool valid_json(std::string_view s) {
-    size_t i = s.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;  // a UTF-8 byte order mark: RFC 8259 lets a parser skip it
+    size_t i = 0;
     const size_t n = s.size();
     std::string open;  // the closing bracket each open container awaits (SSO: no allocation)
     auto ws = [&] {
@@ -341,11 +331,12 @@ HttpReply Api::handle(std::string_view body, int64_t now) const {
     reply.body.reserve(16384);  // a full window of most series fits without regrowing
     JsonWriter w(reply.body);
     if (body.size() > opts_.body_limit) return too_large();
+    // a UTF-8 byte order mark: RFC 8259 lets a parser skip it (jsoncpp's offsets then index body)
+    if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);
     if (!valid_json(body)) {
         write_error(w, nullptr, {}, -32700, "Parse error");
         return reply;
     }
-    if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);  // jsoncpp's offsets then index body
     Json::Value root;
     std::string errs;
     bool parsed = false, too_deep = false;

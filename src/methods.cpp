@@ -200,7 +200,6 @@ void series(const Call& c, JsonWriter& w) {
 
 // ---- descriptions ------------------------------------------------------------------------
 
-
 void host_description(const Call& c, JsonWriter& w) {
     struct Row {
         std::string ip;
