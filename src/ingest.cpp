@@ -201,9 +201,9 @@ struct Ingest::Impl {
             d = decode_datagram(bytes);
         } catch (const DecodeError& e) {
             if (bytes.size() >= 4 && (uint8_t(bytes[3]) != 5 || bytes[0] || bytes[1] || bytes[2]))
-                ++stats.rejected_version;
+                ++stats.datagrams_rejected.version;
             else
-                ++stats.rejected_malformed;
+                ++stats.datagrams_rejected.malformed;
             log_debug("dropped datagram from %s: %s", source.text().c_str(), e.what());
             return;
         }
@@ -211,12 +211,12 @@ struct Ingest::Impl {
             bool ok = false;
             for (auto& c : allow) ok = ok || c.contains(d.agent);
             if (!ok) {
-                ++stats.rejected_not_allowed;
+                ++stats.datagrams_rejected.agent_not_allowed;
                 return;
             }
         }
         if (opts.require_source_match && !(d.agent == source)) {
-            ++stats.rejected_spoofed;
+            ++stats.datagrams_rejected.agent_not_source;
             return;
         }
         ++stats.datagrams_decoded;
@@ -291,7 +291,7 @@ struct Ingest::Impl {
         if (now - last_purge_ms < opts.purge_every_ms) return;
         last_purge_ms = now;
         try {
-            stats.purged_samples += store.purge(now);
+            stats.samples_purged += store.purge(now);
         } catch (const std::exception& e) {
             ++stats.store_errors;
             log_error("purge: %s", e.what());

@@ -239,6 +239,22 @@ void vm_description(const Call& c, JsonWriter& w) {
 
 // ---- the collector itself ----------------------------------------------------------------
 
+// The JSON visitor over Stats::fields: each counter as "name":value, a group as an object.
+struct StatsJson {
+    JsonWriter& w;
+    void operator()(const char* k, const Counter& v, const char* /*help*/) {
+        w.key(k);
+        w.number(uint64_t(v));
+    }
+    template <class G>
+    void group(const char* k, const G& g) {
+        w.key(k);
+        w.begin_object();
+        G::fields(g, *this);
+        w.end_object();
+    }
+};
+
 void collector_stats(const Call& c, JsonWriter& w) {
     const Stats& s = c.stats;
     auto counter = [&](const char* k, uint64_t v) {
@@ -249,28 +265,8 @@ void collector_stats(const Call& c, JsonWriter& w) {
     w.key("version");
     w.string(kVersion);
     counter("uptime_ms", uint64_t(c.now_ms - s.started_ms));
-    counter("datagrams_received", s.datagrams_received);
-    counter("datagrams_decoded", s.datagrams_decoded);
-    w.key("datagrams_rejected");
-    w.begin_object();
-    counter("malformed", s.rejected_malformed);
-    counter("version", s.rejected_version);
-    counter("agent_not_allowed", s.rejected_not_allowed);
-    counter("agent_not_source", s.rejected_spoofed);
-    w.end_object();
-    counter("kernel_drops", s.kernel_drops);
-    counter("samples_counter", s.samples_counter);
-    counter("samples_flow_skipped", s.samples_flow_skipped);
-    counter("samples_unknown_skipped", s.samples_unknown_skipped);
-    counter("samples_ignored", s.samples_ignored);
-    counter("records_unknown", s.records_unknown);
-    counter("records_malformed", s.records_malformed);
-    counter("samples_stored", s.samples_stored);
-    counter("samples_backlog_dropped", s.samples_backlog_dropped);
-    counter("receiver_pauses", s.receiver_pauses);
-    counter("store_commits", s.store_commits);
-    counter("store_errors", s.store_errors);
-    counter("samples_purged", s.purged_samples);
+    StatsJson counters{w};
+    Stats::fields(s, counters);
     StoreStats st = c.store.stats();
     w.key("store");
     w.begin_object();

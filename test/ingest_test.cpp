@@ -78,8 +78,8 @@ TEST_CASE("datagrams sent over UDP become queryable samples, and a malformed one
     send_to(r.ingest.port(), host_datagram("10.0.0.1", 3));
     REQUIRE(wait_for([&] { return r.stats.datagrams_received == 4; }));
     REQUIRE(wait_for([&] { return stored(r.store, "10.0.0.1") == 2; }));
-    CHECK(r.stats.rejected_malformed == 1);
-    CHECK(r.stats.rejected_version == 1);
+    CHECK(r.stats.datagrams_rejected.malformed == 1);
+    CHECK(r.stats.datagrams_rejected.version == 1);
     CHECK(r.stats.datagrams_decoded == 2);
     CHECK(wait_for([&] { return r.stats.samples_stored == 2; }));  // counted just after the commit
     auto agents = r.stats.agents_snapshot();
@@ -96,7 +96,7 @@ TEST_CASE("agents outside the allow-list are rejected and counted") {
     send_to(r.ingest.port(), host_datagram("2001:db8::1", 1));
     REQUIRE(wait_for([&] { return r.stats.datagrams_received == 3; }));
     REQUIRE(wait_for([&] { return r.stats.samples_stored == 2; }));
-    CHECK(r.stats.rejected_not_allowed == 1);
+    CHECK(r.stats.datagrams_rejected.agent_not_allowed == 1);
     CHECK(stored(r.store, "10.2.0.1") == 0);
     CHECK(stored(r.store, "10.1.200.7") == 1);
 }
@@ -109,7 +109,7 @@ TEST_CASE("with require_source_match an agent address that is not the UDP source
     send_to(r.ingest.port(), host_datagram("127.0.0.1", 1));
     REQUIRE(wait_for([&] { return r.stats.datagrams_received == 2; }));
     REQUIRE(wait_for([&] { return r.stats.samples_stored == 1; }));
-    CHECK(r.stats.rejected_spoofed == 1);
+    CHECK(r.stats.datagrams_rejected.agent_not_source == 1);
     CHECK(stored(r.store, "127.0.0.1") == 1);
 }
 

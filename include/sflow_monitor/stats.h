@@ -1,5 +1,14 @@
 // stats.h — the collector's counters: written by the ingest thread, read by API workers.
-// Plain relaxed atomics: each counter is exact, a snapshot across counters is not atomic.
+//
+// Every counter is named once, here, by its key in collector.stats (docs/api.md), with what it
+// counts: `fields(self, visitor)` lists them in the order the API shows them, as
+// `v(name, counter, help)`, and `v.group(name, sub)` for a nested object of counters (one
+// quantity by reason). collector.stats writes them with a visitor over that list; nothing
+// else may spell a counter's name.
+//
+// Caveats:
+//  - Plain relaxed atomics: each counter is exact, a snapshot across counters is not atomic.
+//  - Adding a counter: a member and a line in fields(); the API shows it (docs/api.md lists it).
 #pragma once
 
 #include <atomic>
@@ -24,29 +33,60 @@ struct AgentStats {
     std::map<uint32_t, Sub> sub_agents;
 };
 
+using Counter = std::atomic<uint64_t>;
+
+#define SFM_COUNTER(member, help) v(#member, s.member, help)
+
+// Datagrams refused before their samples were looked at, by reason.
+struct DatagramsRejected {
+    Counter malformed{0}, version{0}, agent_not_allowed{0}, agent_not_source{0};
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        SFM_COUNTER(malformed, "not a well-formed sFlow v5 datagram");
+        SFM_COUNTER(version, "an sFlow version other than 5");
+        SFM_COUNTER(agent_not_allowed, "agent address outside every allow-agent network");
+        SFM_COUNTER(agent_not_source, "agent address other than the UDP source (require-source-match)");
+    }
+};
+
 struct Stats {
-    using Counter = std::atomic<uint64_t>;
     int64_t started_ms = 0;
     Counter datagrams_received{0};
     Counter datagrams_decoded{0};
-    // rejected, by reason
-    Counter rejected_malformed{0};     // DecodeError
-    Counter rejected_version{0};       // version != 5 (also counted as malformed? no: only here)
-    Counter rejected_not_allowed{0};   // agent outside the allow-list
-    Counter rejected_spoofed{0};       // agent address != UDP source (when required)
-    Counter kernel_drops{0};           // SO_RXQ_OVFL: datagrams the kernel dropped
-    Counter samples_counter{0};        // counter samples decoded
+    DatagramsRejected datagrams_rejected;
+    Counter kernel_drops{0};
+    Counter samples_counter{0};
     Counter samples_flow_skipped{0};
     Counter samples_unknown_skipped{0};
-    Counter samples_ignored{0};        // counter samples neither host (2:*) nor VM (3:* with host_descr)
+    Counter samples_ignored{0};
     Counter records_unknown{0};
     Counter records_malformed{0};
     Counter samples_stored{0};
-    Counter samples_backlog_dropped{0};  // the store writer had died: dropped before writing
-    Counter receiver_pauses{0};  // the backlog was full: the receiver waited for the writer
+    Counter samples_backlog_dropped{0};
+    Counter receiver_pauses{0};
     Counter store_commits{0};
     Counter store_errors{0};
-    Counter purged_samples{0};
+    Counter samples_purged{0};
+
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        SFM_COUNTER(datagrams_received, "UDP datagrams read from the socket");
+        SFM_COUNTER(datagrams_decoded, "datagrams decoded and accepted");
+        v.group("datagrams_rejected", s.datagrams_rejected);
+        SFM_COUNTER(kernel_drops, "datagrams the kernel dropped because the socket buffer was full (SO_RXQ_OVFL)");
+        SFM_COUNTER(samples_counter, "counter samples decoded");
+        SFM_COUNTER(samples_flow_skipped, "flow samples, counted and skipped");
+        SFM_COUNTER(samples_unknown_skipped, "samples of an unknown format, skipped");
+        SFM_COUNTER(samples_ignored, "counter samples neither of a host (2:*) nor of a VM (3:* with host_descr)");
+        SFM_COUNTER(records_unknown, "counter records of an unknown format, skipped");
+        SFM_COUNTER(records_malformed, "counter records that did not decode (the rest of their sample is kept)");
+        SFM_COUNTER(samples_stored, "samples written to the store");
+        SFM_COUNTER(samples_backlog_dropped, "samples dropped unwritten because the store writer had died");
+        SFM_COUNTER(receiver_pauses, "times the receiver waited for the writer because the backlog was full");
+        SFM_COUNTER(store_commits, "store write transactions committed");
+        SFM_COUNTER(store_errors, "store writes and purges that failed");
+        SFM_COUNTER(samples_purged, "samples purged for being older than retention");
+    }
 
     // per-agent figures (under mutex: touched once per datagram)
     void note_datagram(const Datagram& d, int64_t now_ms);
@@ -56,5 +96,7 @@ private:
     mutable std::mutex mu_;
     std::map<Address, AgentStats> agents_;
 };
+
+#undef SFM_COUNTER
 
 }  // namespace sfm
