@@ -2,7 +2,8 @@
 #   make            build the service, tools and tests
 #   make test       build and run every test; last line "N passed, N failed"
 #   make deps       install the Debian packages needed to build, run and test
-#   make run/stop   start/stop nginx + the service in the background (HTTP_PORT, SFLOW_PORT, VAR_DIR)
+#   make run/stop   start/stop nginx + the service in the background (HTTP_PORT, SFLOW_PORT, VAR_DIR,
+#                   SFM_ARGS: more service options, e.g. SFM_ARGS="--retention 2h")
 #   make bench      benchmarks (not part of make test)
 
 CXX      ?= g++
@@ -70,6 +71,8 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# SFM_ARGS (more service options) reaches scripts/run in the environment, quoting intact.
+export SFM_ARGS
 # run installs what is missing first (needs root then), builds, then starts in the background.
 run: deps
 	@$(MAKE) --no-print-directory all
