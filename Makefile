@@ -25,8 +25,13 @@ else
 BUILD    := build
 endif
 
+# src/ is what the service runs (libcore.a); testkit/ is what only tools, tests and fuzzers
+# use (libtestkit.a: the encoder, sflow-gen's generator, pcap files). Only their objects see
+# testkit/ headers (-I.), and the service binary does not link libtestkit.a.
 CORE_SRCS := $(filter-out src/main.cpp,$(wildcard src/*.cpp))
 CORE_OBJS := $(CORE_SRCS:%.cpp=$(BUILD)/%.o)
+KIT_SRCS  := $(wildcard testkit/*.cpp)
+KIT_OBJS  := $(KIT_SRCS:%.cpp=$(BUILD)/%.o)
 TOOL_SRCS := $(wildcard tools/*.cpp)
 TOOLS     := $(patsubst tools/%.cpp,$(BUILD)/%,$(subst _,-,$(TOOL_SRCS)))
 TEST_SRCS := $(wildcard test/*_test.cpp) test/main.cpp
@@ -39,7 +44,12 @@ $(BUILD)/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
+$(BUILD)/testkit/%.o $(BUILD)/tools/%.o $(BUILD)/test/%.o: CXXFLAGS += -I.
+
 $(BUILD)/libcore.a: $(CORE_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libtestkit.a: $(KIT_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/sflow-monitor: $(BUILD)/src/main.o $(BUILD)/libcore.a
@@ -47,10 +57,10 @@ $(BUILD)/sflow-monitor: $(BUILD)/src/main.o $(BUILD)/libcore.a
 
 # tools/sflow_gen.cpp -> build/sflow-gen
 .SECONDEXPANSION:
-$(TOOLS): $(BUILD)/%: $$(BUILD)/tools/$$(subst -,_,$$*).o $(BUILD)/libcore.a
+$(TOOLS): $(BUILD)/%: $$(BUILD)/tools/$$(subst -,_,$$*).o $(BUILD)/libtestkit.a $(BUILD)/libcore.a
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/unit-tests: $(TEST_OBJS) $(BUILD)/libcore.a
+$(BUILD)/unit-tests: $(TEST_OBJS) $(BUILD)/libtestkit.a $(BUILD)/libcore.a
 	$(CXX) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 test: all
@@ -93,9 +103,9 @@ bench-decode: all
 # under ASan+UBSan; the core is compiled again by clang into build/fuzz/ (never mixed with g++).
 # Findings land in build/fuzz/findings/; keep each one under test/regress/ (docs/reliability.md).
 FUZZ_SECONDS ?= 60
-FUZZ_CXXFLAGS := -std=c++17 -O1 -g -fno-omit-frame-pointer -pthread -MMD -MP -Iinclude \
+FUZZ_CXXFLAGS := -std=c++17 -O1 -g -fno-omit-frame-pointer -pthread -MMD -MP -Iinclude -I. \
 	$(shell pkg-config --cflags $(PKGS)) -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_OBJS := $(CORE_SRCS:%.cpp=build/fuzz/%.o)
+FUZZ_OBJS := $(CORE_SRCS:%.cpp=build/fuzz/%.o) $(KIT_SRCS:%.cpp=build/fuzz/%.o)
 FUZZERS   := build/fuzz/decoder-fuzz build/fuzz/rpc-fuzz
 .SECONDARY: $(FUZZ_OBJS) build/fuzz/fuzz/decoder_fuzz.o build/fuzz/fuzz/rpc_fuzz.o
 

@@ -23,11 +23,11 @@
 #include "sflow_monitor/api.h"
 #include "sflow_monitor/ingest.h"
 #include "sflow_monitor/json.h"
-#include "sflow_monitor/pcap.h"
 #include "sflow_monitor/sflow.h"
 #include "sflow_monitor/stats.h"
 #include "sflow_monitor/store.h"
 #include "sflow_monitor/xdr.h"
+#include "testkit/pcap.h"
 
 namespace sfm::fuzz {
 

@@ -5,26 +5,20 @@
 
 #include <json/json.h>
 
-#include <cctype>
-#include <chrono>
-#include <cstring>
 #include <memory>
 
+#include "sflow_monitor/clock.h"
+#include "sflow_monitor/json_grammar.h"
 #include "sflow_monitor/log.h"
 #include "sflow_monitor/methods.h"
 
 namespace sfm {
 
-int64_t now_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 namespace {
 
 // Writes a request's id back with its JSON type (string, number or null). A number is echoed
-// as the text the client sent (valid_json() checked its grammar): its value then survives
-// whatever jsoncpp would round (beyond 64 bits, or 1e2 read as a double).
+// as the text the client sent (valid_json(), json_grammar.h, checked its grammar): its value
+// then survives whatever jsoncpp would round (beyond 64 bits, or 1e2 read as a double).
 void write_id(JsonWriter& w, const Json::Value* id, std::string_view body) {
     if (!id || id->isNull()) return w.null();
     if (id->isString()) {
@@ -202,103 +196,6 @@ bool handle_one(const Ctx& c, const Json::Value& req, JsonWriter& w) {
     write_id(w, id, c.body);
     w.raw("}");
     return true;
-}
-
-// JSON's grammar (RFC 8259), checked in one pass without recursion and without building
-// anything. Every body passes it before jsoncpp parses it: jsoncpp alone accepts some text
-// that is not JSON (01, 1., -, +1, raw control characters in strings) and cannot descend
-// past max_depth, where this still tells valid JSON (-32600, too deep) from invalid (-32700).
-bool valid_json(std::string_view s) {
-    size_t i = 0;
-    const size_t n = s.size();
-    std::string open;  // the closing bracket each open container awaits (SSO: no allocation)
-    auto ws = [&] {
-        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
-    };
-    auto hex4 = [&] {
-        for (int k = 0; k < 4; ++k, ++i)
-            if (i >= n || !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-        return true;
-    };
-    auto string = [&] {  // at the opening quote
-        for (++i; i < n;) {
-            unsigned char c = static_cast<unsigned char>(s[i++]);
-            if (c == '"') return true;
-            if (c < 0x20) return false;
-            if (c != '\\') continue;
-            if (i >= n) return false;
-            char e = s[i++];
-            if (e == 'u') {
-                if (!hex4()) return false;
-            } else if (!std::strchr("\"\\/bfnrt", e) || e == '\0') {
-                return false;
-            }
-        }
-        return false;
-    };
-    auto digits = [&] {
-        size_t from = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') ++i;
-        return i > from;
-    };
-    auto number = [&] {
-        if (s[i] == '-') ++i;
-        if (i < n && s[i] == '0') ++i;
-        else if (!digits()) return false;
-        if (i < n && s[i] == '.' && (++i, !digits())) return false;
-        if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-            ++i;
-            if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
-            if (!digits()) return false;
-        }
-        return true;
-    };
-    auto key = [&] {  // "name" :
-        ws();
-        if (i >= n || s[i] != '"' || !string()) return false;
-        ws();
-        return i < n && s[i++] == ':';
-    };
-    for (;;) {  // a value
-        ws();
-        if (i >= n) return false;
-        char c = s[i];
-        if (c == '[' || c == '{') {
-            char close = c == '[' ? ']' : '}';
-            ++i;
-            ws();
-            if (i < n && s[i] == close) {
-                ++i;  // empty: the whole value
-            } else {
-                open.push_back(close);
-                if (c == '{' && !key()) return false;
-                continue;
-            }
-        } else if (c == '"') {
-            if (!string()) return false;
-        } else if (c == '-' || (c >= '0' && c <= '9')) {
-            if (!number()) return false;
-        } else if (s.substr(i, 4) == "true" || s.substr(i, 4) == "null") {
-            i += 4;
-        } else if (s.substr(i, 5) == "false") {
-            i += 5;
-        } else {
-            return false;
-        }
-        for (;;) {  // after a value: close containers, or a comma and the next member
-            ws();
-            if (open.empty()) return i == n;
-            if (i >= n) return false;
-            if (s[i] == open.back()) {
-                ++i;
-                open.pop_back();
-                continue;
-            }
-            if (s[i++] != ',') return false;
-            if (open.back() == '}' && !key()) return false;
-            break;
-        }
-    }
 }
 
 std::unique_ptr<Json::CharReader> make_reader(int max_depth) {

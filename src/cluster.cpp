@@ -67,17 +67,29 @@ int64_t polling_interval(const std::vector<Sample>& s) {
     return iv > 0 ? iv : kDefaultIntervalMs;
 }
 
-const char* presence(const std::vector<Sample>& s, int64_t now) {
-    if (s.empty()) return "down";
+enum class Presence { up, stale, down };
+
+const char* presence_name(Presence p) {
+    switch (p) {
+        case Presence::up: return "up";
+        case Presence::stale: return "stale";
+        case Presence::down: return "down";
+    }
+    return "down";
+}
+
+Presence presence(const std::vector<Sample>& s, int64_t now) {
+    if (s.empty()) return Presence::down;
     int64_t interval = polling_interval(s);
     int64_t age = now - s[0].meta.ts_ms;
-    if (age > kDownIntervals * interval) return "down";
-    if (age > kStaleIntervals * interval) return "stale";
-    return "up";
+    if (age > kDownIntervals * interval) return Presence::down;
+    if (age > kStaleIntervals * interval) return Presence::stale;
+    return Presence::up;
 }
 
 struct Vm {
-    std::string name, uuid, host_ip, presence, state = "unknown";
+    std::string name, uuid, host_ip, state = "unknown";
+    Presence presence = Presence::down;
     int64_t last_seen = 0;
     uint32_t vcpus = 0;
     uint64_t memory = 0, max_memory = 0;
@@ -128,7 +140,7 @@ void write_vm(JsonWriter& w, const Vm& vm) {
     w.key("state");
     w.string(vm.state);
     w.key("presence");
-    w.string(vm.presence);
+    w.string(presence_name(vm.presence));
     w.key("vcpus");
     w.number(vm.vcpus);
     write_opt(w, "cpu_pct", vm.cpu_pct);
@@ -148,7 +160,101 @@ std::vector<Vm> all_vms(const Store& st, int64_t now) {
 }
 
 // A VM counts as on a host while it is not down and its newest sample came from that host.
-bool on_host(const Vm& vm, const std::string& ip) { return vm.host_ip == ip && vm.presence != "down"; }
+bool on_host(const Vm& vm, const std::string& ip) {
+    return vm.host_ip == ip && vm.presence != Presence::down;
+}
+
+struct Host {
+    std::string ip, hostname;
+    Presence presence = Presence::down;
+    int64_t last_seen = 0;
+    std::optional<uint32_t> uptime;  // seconds
+    uint32_t cpus = 0;
+    uint64_t mem_total = 0;
+    std::optional<double> cpu_util, load_one, mem_used, part_max_used, bytes_in_per_s,
+        bytes_out_per_s;
+    std::vector<std::string> vms;  // on it now (on_host)
+    uint64_t vcpus = 0, vm_max_memory = 0;  // of those VMs
+};
+
+Host describe_host(const Store& st, const EntityInfo& e, std::string ip, const std::vector<Vm>& vms,
+                   int64_t now) {
+    Host h;
+    h.ip = std::move(ip);
+    auto samples = newest(st, Entity::host, e.name, now, 3);
+    h.presence = presence(samples, now);
+    h.hostname = host_descr(st, e).hostname.value;
+    h.last_seen = e.last.ts_ms;
+    auto cpu = last_two<HostCpu>(samples);
+    if (cpu.cur) {
+        h.uptime = cpu.cur->cpu_uptime;
+        h.cpus = cpu.cur->cpu_num;
+        h.load_one = cpu.cur->cpu_load_one;
+        if (cpu.prev && !interval_between(cpu.prev_meta, cpu.cur_meta).reset)
+            if (auto s = cpu_split(*cpu.prev, *cpu.cur)) h.cpu_util = s->util;
+    }
+    auto mem = last_two<HostMemory>(samples);
+    if (mem.cur) h.mem_total = mem.cur->mem_total;
+    if (mem.cur && h.mem_total) {
+        const HostMemory& m = *mem.cur;
+        double used = double(m.mem_total) - double(m.mem_free) - double(m.mem_buffers) - double(m.mem_cached);
+        h.mem_used = 100.0 * std::max(0.0, used) / double(m.mem_total);
+    }
+    auto disk = last_two<HostDiskIo>(samples);
+    if (disk.cur && disk.cur->part_max_used.value >= 0) h.part_max_used = disk.cur->part_max_used.value / 100.0;
+    auto net = last_two<HostNetIo>(samples);
+    if (net.prev) {
+        Interval iv = interval_between(net.prev_meta, net.cur_meta);
+        if (!iv.reset && iv.seconds > 0) {
+            h.bytes_in_per_s = double(delta64(net.prev->bytes_in, net.cur->bytes_in)) / iv.seconds;
+            h.bytes_out_per_s = double(delta64(net.prev->bytes_out, net.cur->bytes_out)) / iv.seconds;
+        }
+    }
+    for (const Vm& vm : vms)
+        if (on_host(vm, h.ip)) {
+            h.vms.push_back(vm.name);
+            h.vcpus += vm.vcpus;
+            h.vm_max_memory += vm.max_memory;
+        }
+    return h;
+}
+
+std::optional<double> ratio(double part, double whole) {
+    return whole ? std::optional<double>(part / whole) : std::nullopt;
+}
+
+void write_host(JsonWriter& w, const Host& h) {
+    w.sep();
+    w.begin_object();
+    w.key("host_ip");
+    w.string(h.ip);
+    w.key("hostname");
+    w.string(h.hostname);
+    w.key("state");
+    w.string(presence_name(h.presence));
+    w.key("last_seen");
+    w.number(h.last_seen);
+    w.key("uptime");
+    if (h.uptime) w.number(*h.uptime); else w.null();
+    w.key("cpu_num");
+    w.number(h.cpus);
+    write_opt(w, "cpu_util", h.cpu_util);
+    write_opt(w, "load_one", h.load_one);
+    write_opt(w, "mem_used", h.mem_used);
+    write_opt(w, "part_max_used", h.part_max_used);
+    write_opt(w, "bytes_in_per_s", h.bytes_in_per_s);
+    write_opt(w, "bytes_out_per_s", h.bytes_out_per_s);
+    w.key("vms");
+    w.begin_array();
+    for (const std::string& name : h.vms) {
+        w.sep();
+        w.string(name);
+    }
+    w.end_array();
+    write_opt(w, "vcpu_overcommit", ratio(double(h.vcpus), h.cpus));
+    write_opt(w, "mem_overcommit", ratio(double(h.vm_max_memory), double(h.mem_total)));
+    w.end_object();
+}
 
 }  // namespace
 
@@ -162,79 +268,17 @@ void cluster_status(const Call& c, JsonWriter& w) {
     w.key("hosts");
     w.begin_array();
     auto hosts = c.store.entities(Entity::host);
-    std::vector<std::pair<std::string, EntityInfo*>> order;
+    std::vector<std::pair<std::string, const EntityInfo*>> order;
     for (auto& e : hosts) order.emplace_back(Address::from_raw(e.name).text(), &e);
     std::sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.first < b.first; });
     for (auto& [ip, e] : order) {
-        auto samples = newest(c.store, Entity::host, e->name, c.now_ms, 3);
-        const char* state = presence(samples, c.now_ms);
-        auto cpu = last_two<HostCpu>(samples);
-        auto mem = last_two<HostMemory>(samples);
-        auto disk = last_two<HostDiskIo>(samples);
-        auto net = last_two<HostNetIo>(samples);
-        HostDescr descr = host_descr(c.store, *e);
+        Host h = describe_host(c.store, *e, ip, vms, c.now_ms);
+        write_host(w, h);
         ++t.hosts;
-        ++(state[0] == 'u' ? t.up : state[0] == 's' ? t.stale : t.down);
-        w.sep();
-        w.begin_object();
-        w.key("host_ip");
-        w.string(ip);
-        w.key("hostname");
-        w.string(descr.hostname.value);
-        w.key("state");
-        w.string(state);
-        w.key("last_seen");
-        w.number(e->last.ts_ms);
-        w.key("uptime");
-        if (cpu.cur) w.number(cpu.cur->cpu_uptime); else w.null();
-        uint32_t cpus = cpu.cur ? cpu.cur->cpu_num : 0;
-        w.key("cpu_num");
-        w.number(cpus);
-        std::optional<double> util;
-        if (cpu.prev && !interval_between(cpu.prev_meta, cpu.cur_meta).reset)
-            if (auto s = cpu_split(*cpu.prev, *cpu.cur)) util = s->util;
-        write_opt(w, "cpu_util", util);
-        write_opt(w, "load_one", cpu.cur ? std::optional<double>(cpu.cur->cpu_load_one) : std::nullopt);
-        std::optional<double> mem_used;
-        uint64_t mem_total = mem.cur ? mem.cur->mem_total : 0;
-        if (mem.cur && mem_total) {
-            const HostMemory& m = *mem.cur;
-            double used = double(m.mem_total) - double(m.mem_free) - double(m.mem_buffers) - double(m.mem_cached);
-            mem_used = 100.0 * std::max(0.0, used) / double(m.mem_total);
-        }
-        write_opt(w, "mem_used", mem_used);
-        write_opt(w, "part_max_used",
-                  disk.cur && disk.cur->part_max_used.value >= 0
-                      ? std::optional<double>(disk.cur->part_max_used.value / 100.0)
-                      : std::nullopt);
-        std::optional<double> in, out;
-        if (net.prev) {
-            Interval iv = interval_between(net.prev_meta, net.cur_meta);
-            if (!iv.reset && iv.seconds > 0) {
-                in = double(delta64(net.prev->bytes_in, net.cur->bytes_in)) / iv.seconds;
-                out = double(delta64(net.prev->bytes_out, net.cur->bytes_out)) / iv.seconds;
-            }
-        }
-        write_opt(w, "bytes_in_per_s", in);
-        write_opt(w, "bytes_out_per_s", out);
-        uint64_t vcpus = 0, vmax = 0;
-        w.key("vms");
-        w.begin_array();
-        for (const Vm& vm : vms)
-            if (on_host(vm, ip)) {
-                w.sep();
-                w.string(vm.name);
-                vcpus += vm.vcpus;
-                vmax += vm.max_memory;
-            }
-        w.end_array();
-        write_opt(w, "vcpu_overcommit", cpus ? std::optional<double>(double(vcpus) / cpus) : std::nullopt);
-        write_opt(w, "mem_overcommit",
-                  mem_total ? std::optional<double>(double(vmax) / double(mem_total)) : std::nullopt);
-        w.end_object();
-        if (state[0] != 'd') {
-            t.cpus += cpus;
-            t.mem_total += mem_total;
+        ++(h.presence == Presence::up ? t.up : h.presence == Presence::stale ? t.stale : t.down);
+        if (h.presence != Presence::down) {
+            t.cpus += h.cpus;
+            t.mem_total += h.mem_total;
         }
     }
     w.end_array();
@@ -243,7 +287,7 @@ void cluster_status(const Call& c, JsonWriter& w) {
     for (const Vm& vm : vms) {
         write_vm(w, vm);
         ++t.vms;
-        if (vm.presence != "down" && vm.state == "running") {
+        if (vm.presence != Presence::down && vm.state == "running") {
             ++t.vms_running;
             t.vcpus += vm.vcpus;
             t.vm_max_memory += vm.max_memory;
@@ -263,9 +307,8 @@ void cluster_status(const Call& c, JsonWriter& w) {
     n("vcpus", t.vcpus);
     n("mem_total", t.mem_total);
     n("vm_max_memory", t.vm_max_memory);
-    write_opt(w, "vcpu_overcommit", t.cpus ? std::optional<double>(double(t.vcpus) / t.cpus) : std::nullopt);
-    write_opt(w, "mem_overcommit",
-              t.mem_total ? std::optional<double>(double(t.vm_max_memory) / double(t.mem_total)) : std::nullopt);
+    write_opt(w, "vcpu_overcommit", ratio(double(t.vcpus), double(t.cpus)));
+    write_opt(w, "mem_overcommit", ratio(double(t.vm_max_memory), double(t.mem_total)));
     w.end_object();
     w.key("timestamp");
     w.number(c.now_ms);

@@ -21,8 +21,8 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "sflow_monitor/api.h"
-#include "sflow_monitor/json.h"
+#include "sflow_monitor/clock.h"
+#include "sflow_monitor/json.h"  // append_valid_utf8
 #include "sflow_monitor/log.h"
 #include "sflow_monitor/xdr.h"
 

@@ -8,6 +8,7 @@
 #include <exception>
 
 #include "sflow_monitor/api.h"
+#include "sflow_monitor/clock.h"
 #include "sflow_monitor/config.h"
 #include "sflow_monitor/fcgi_server.h"
 #include "sflow_monitor/ingest.h"

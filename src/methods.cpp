@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "sflow_monitor/derive.h"
+#include "sflow_monitor/openrpc.h"
 #include "sflow_monitor/sflow.h"
 
 namespace sfm {
@@ -42,52 +43,7 @@ bool Args::flag(const std::string& name) const {
 
 namespace {
 
-// ---- JSON Schema of the results, from the same field lists ------------------------------
-
-struct SchemaWriter {
-    JsonWriter& w;
-    void type(const char* k, const char* t) {
-        w.key(k);
-        w.begin_object();
-        w.key("type");
-        w.raw(t);
-        w.end_object();
-    }
-    void operator()(const char* k, uint32_t) { type(k, "\"integer\""); }
-    void operator()(const char* k, uint64_t) { type(k, "\"integer\""); }
-    void operator()(const char* k, float) { type(k, "\"number\""); }
-    void operator()(const char* k, const Hundredths&) { type(k, "[\"number\",\"null\"]"); }
-    template <class T>
-    void operator()(const char* k, const T&) { type(k, "\"string\""); }
-    template <class T>
-    void extra(const char*, const T&) {}  // not in the API's results
-};
-
-template <class T>
-void record_properties(JsonWriter& w) {
-    SchemaWriter s{w};
-    const T none{};
-    T::fields(none, s);
-}
-
-void object_schema(JsonWriter& w, const char* const* leading, void (*props)(JsonWriter&)) {
-    w.begin_object();
-    w.key("type");
-    w.string("array");
-    w.key("items");
-    w.begin_object();
-    w.key("type");
-    w.string("object");
-    w.key("properties");
-    w.begin_object();
-    SchemaWriter s{w};
-    for (const char* const* k = leading; *k; ++k)
-        s.type(*k, std::string_view(*k) == "timestamp" ? "\"integer\"" : "\"string\"");
-    props(w);
-    w.end_object();
-    w.end_object();
-    w.end_object();
-}
+// ---- the results' JSON Schemas (openrpc.h writes them) ---------------------------------
 
 const char* const kHostKeys[] = {"host_ip", "timestamp", nullptr};
 const char* const kVmKeys[] = {"host_ip", "timestamp", "hostname", nullptr};
@@ -103,8 +59,6 @@ void host_description_schema(JsonWriter& w) {
 }
 void no_properties(JsonWriter&) {}
 void vm_description_schema(JsonWriter& w) { object_schema(w, kVmDescrKeys, no_properties); }
-void any_object_schema(JsonWriter& w) { w.raw("{\"type\":\"object\"}"); }
-void any_array_schema(JsonWriter& w) { w.raw("{\"type\":\"array\",\"items\":{\"type\":\"object\"}}"); }
 
 // ---- series ------------------------------------------------------------------------------
 
@@ -306,8 +260,6 @@ void collector_stats(const Call& c, JsonWriter& w) {
     w.end_object();
 }
 
-void rpc_discover(const Call& c, JsonWriter& w);
-
 // ---- the table ---------------------------------------------------------------------------
 
 const ParamSpec kIp{"ip", ParamType::string, true, "agent address of the host"};
@@ -355,68 +307,6 @@ const std::vector<MethodSpec> kMethods = {
 
 #undef SFM_HOST_SERIES
 #undef SFM_VM_SERIES
-
-const char* type_schema(ParamType t) {
-    switch (t) {
-        case ParamType::string: return "{\"type\":\"string\"}";
-        case ParamType::time:
-            return "{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"string\",\"pattern\":\"^[0-9]+$\"}]}";
-        case ParamType::count: return "{\"type\":\"integer\",\"minimum\":1}";
-        case ParamType::flag: return "{\"type\":\"boolean\"}";
-    }
-    return "{}";
-}
-
-void rpc_discover(const Call&, JsonWriter& w) {
-    w.begin_object();
-    w.key("openrpc");
-    w.string("1.2.6");
-    w.key("info");
-    w.begin_object();
-    w.key("title");
-    w.string("sflow-monitor");
-    w.key("version");
-    w.string(kVersion);
-    w.end_object();
-    w.key("methods");
-    w.begin_array();
-    for (const MethodSpec& m : kMethods) {
-        w.sep();
-        w.begin_object();
-        w.key("name");
-        w.string(m.name);
-        w.key("summary");
-        w.string(m.summary);
-        w.key("paramStructure");
-        w.string("either");
-        w.key("params");
-        w.begin_array();
-        for (const ParamSpec& p : m.params) {
-            w.sep();
-            w.begin_object();
-            w.key("name");
-            w.string(p.name);
-            w.key("description");
-            w.string(p.description);
-            w.key("required");
-            w.boolean(p.required);
-            w.key("schema");
-            w.raw(type_schema(p.type));
-            w.end_object();
-        }
-        w.end_array();
-        w.key("result");
-        w.begin_object();
-        w.key("name");
-        w.string("result");
-        w.key("schema");
-        m.result_schema(w);
-        w.end_object();
-        w.end_object();
-    }
-    w.end_array();
-    w.end_object();
-}
 
 }  // namespace
 

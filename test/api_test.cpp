@@ -5,10 +5,10 @@
 #include <set>
 
 #include "sflow_monitor/api.h"
-#include "sflow_monitor/encode.h"
 #include "sflow_monitor/ingest.h"
 #include "sflow_monitor/methods.h"
 #include "test_util.h"
+#include "testkit/encode.h"
 
 using namespace sfm;
 using sfm::test::TempDir;

@@ -5,9 +5,9 @@
 
 #include "sflow_monitor/api.h"
 #include "sflow_monitor/derive.h"
-#include "sflow_monitor/encode.h"
 #include "sflow_monitor/ingest.h"
 #include "test_util.h"
+#include "testkit/encode.h"
 
 using namespace sfm;
 using sfm::test::TempDir;

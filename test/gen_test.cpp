@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "sflow_monitor/json.h"
-#include "sflow_monitor/pcap.h"
 #include "sflow_monitor/sflow.h"
+#include "testkit/pcap.h"
 
 using namespace sfm;
 

@@ -18,8 +18,8 @@
 #include <string>
 #include <sys/stat.h>
 
-#include "sflow_monitor/pcap.h"
 #include "sflow_monitor/sflow.h"
+#include "testkit/pcap.h"
 
 using namespace sfm;
 

@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "sflow_monitor/encode.h"
 #include "sflow_monitor/ingest.h"
 #include "test_util.h"
+#include "testkit/encode.h"
 
 using namespace sfm;
 using sfm::test::TempDir;

@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "sflow_monitor/pcap.h"
+#include "testkit/pcap.h"
 
 using namespace sfm;
 

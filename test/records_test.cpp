@@ -5,9 +5,9 @@
 #include <deque>
 #include <string>
 
-#include "sflow_monitor/encode.h"
 #include "sflow_monitor/records.h"
 #include "sflow_monitor/xdr.h"
+#include "testkit/encode.h"
 
 using namespace sfm;
 

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "sflow_monitor/encode.h"
 #include "sflow_monitor/json.h"
-#include "sflow_monitor/pcap.h"
 #include "sflow_monitor/sflow.h"
+#include "testkit/encode.h"
+#include "testkit/pcap.h"
 
 using namespace sfm;
 

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "sflow_monitor/encode.h"
 #include "sflow_monitor/sflow.h"
+#include "testkit/encode.h"
 
 using namespace sfm;
 

@@ -5,9 +5,9 @@
 
 #include <lmdb.h>
 
-#include "sflow_monitor/encode.h"
 #include "sflow_monitor/store.h"
 #include "test_util.h"
+#include "testkit/encode.h"
 
 using namespace sfm;
 using sfm::test::TempDir;

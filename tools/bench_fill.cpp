@@ -12,12 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "sflow_monitor/api.h"
-#include "sflow_monitor/gen.h"
+#include "sflow_monitor/clock.h"
 #include "sflow_monitor/ingest.h"
 #include "sflow_monitor/sflow.h"
 #include "sflow_monitor/stats.h"
 #include "sflow_monitor/store.h"
+#include "testkit/gen.h"
 
 using namespace sfm;
 namespace po = boost::program_options;

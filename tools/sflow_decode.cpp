@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "sflow_monitor/json.h"
-#include "sflow_monitor/pcap.h"
 #include "sflow_monitor/sflow.h"
 #include "sflow_monitor/xdr.h"
+#include "testkit/pcap.h"
 
 using namespace sfm;
 

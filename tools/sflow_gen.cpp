@@ -20,9 +20,9 @@
 #include <thread>
 #include <vector>
 
-#include "sflow_monitor/gen.h"
-#include "sflow_monitor/pcap.h"
 #include "sflow_monitor/xdr.h"
+#include "testkit/gen.h"
+#include "testkit/pcap.h"
 
 using namespace sfm;
 namespace po = boost::program_options;

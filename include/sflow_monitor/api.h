@@ -45,6 +45,4 @@ private:
     const Stats& stats_;
 };
 
-int64_t now_ms();  // system clock, ms since the epoch
-
 }  // namespace sfm

@@ -1,6 +1,6 @@
 // pcap.cpp — classic pcap: the UDP payloads of a capture in, a raw-IP capture out.
 // The file is read whole and every header is bounds-checked before it is read.
-#include "sflow_monitor/pcap.h"
+#include "testkit/pcap.h"
 
 #include <arpa/inet.h>
 

@@ -4,7 +4,7 @@
 // counters advance by (interval × a rate drawn from that stream) in modular arithmetic at
 // their own width, so 32-bit counters wrap like real ones. One function per entity lists
 // the counters once: called with `init` it sets the starting values, otherwise it advances.
-#include "sflow_monitor/gen.h"
+#include "testkit/gen.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,8 +13,8 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "sflow_monitor/encode.h"
 #include "sflow_monitor/json.h"
+#include "testkit/encode.h"
 
 namespace sfm {
 namespace {

@@ -1,5 +1,5 @@
 // encode.cpp — DatagramBuilder: sFlow v5 datagram framing for tests and sflow-gen.
-#include "sflow_monitor/encode.h"
+#include "testkit/encode.h"
 
 namespace sfm {
 
