@@ -3,8 +3,12 @@
 // for every earlier round with Store::write in large batches, one round every --interval-ms,
 // the newest at --end-ms. The service must not have the store open while this runs.
 //   bench-fill --dir DIR --samples N [--hosts H] [--vms M] [--interval-ms I] [--end-ms T]
-//              [--batch B] [--map-size MiB]
+//              [--batch B] [--map-size MiB] [--history [--migrate]]
+// With --history, sflow-gen's rounds are written as generated instead (counters rising, gauges
+// moving, with --migrate a VM moving host half-way), each at its own time: a store that looks
+// lived-in, for the console's test and screenshots (small stores only: generated in memory).
 // Prints one line: "filled DIR: N samples, R rounds of S, newest at T, in X s".
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <chrono>
 #include <cstdio>
@@ -37,12 +41,32 @@ std::vector<StoredSample> one_round(uint32_t hosts, uint32_t vms) {
     return out;
 }
 
+// Every round of sflow-gen's traffic, each sample at the time its datagram would arrive, the
+// newest at end_ms.
+std::vector<StoredSample> history(uint32_t hosts, uint32_t vms, uint64_t rounds, int64_t interval_ms,
+                                  bool migrate, int64_t end_ms) {
+    GenOptions go;
+    go.hosts = hosts;
+    go.vms = vms;
+    go.rounds = uint32_t(rounds);
+    go.interval_ms = uint32_t(interval_ms);
+    go.migrate = migrate;
+    GenResult g = generate(go);
+    int64_t last_us = g.datagrams.empty() ? 0 : g.datagrams.back().ts_us;
+    Stats stats;
+    std::vector<StoredSample> out;
+    for (const GenDatagram& d : g.datagrams)
+        samples_to_store(decode_datagram(d.bytes), end_ms - (last_us - d.ts_us) / 1000, out, stats);
+    return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     std::string dir;
     uint64_t samples = 1000000, batch = 100000, map_mib = 1024;
     uint32_t hosts = 100, vms = 10;
+    bool lived_in = false, migrate = false;
     int64_t interval_ms = 30000, end_ms = now_ms();
     po::options_description desc("usage: bench-fill [OPTIONS]\nOptions");
     desc.add_options()
@@ -54,7 +78,9 @@ int main(int argc, char** argv) {
         ("interval-ms", po::value(&interval_ms)->default_value(interval_ms), "time between rounds")
         ("end-ms", po::value(&end_ms), "timestamp of the newest round (default now)")
         ("batch", po::value(&batch)->default_value(batch), "samples per write transaction")
-        ("map-size", po::value(&map_mib)->default_value(map_mib), "LMDB map size, MiB");
+        ("map-size", po::value(&map_mib)->default_value(map_mib), "LMDB map size, MiB")
+        ("history", po::bool_switch(&lived_in), "every round as sflow-gen makes it, not one round repeated")
+        ("migrate", po::bool_switch(&migrate), "with --history: VM 1 of host 1 moves to host 2 half-way");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -76,9 +102,16 @@ int main(int argc, char** argv) {
         so.map_size = map_mib << 20;
         so.retention_ms = int64_t(rounds + 1) * interval_ms + 86400000;
         Store store(so);
+        if (lived_in) {
+            std::vector<StoredSample> all = history(hosts, vms, rounds, interval_ms, migrate, end_ms);
+            for (size_t i = 0; i < all.size(); i += batch) {
+                std::vector<StoredSample> part(all.begin() + i, all.begin() + std::min(all.size(), size_t(i + batch)));
+                store.write(part);
+            }
+        }
         std::vector<StoredSample> pending;
         pending.reserve(size_t(batch) + round.size());
-        for (uint64_t r = 0; r < rounds; ++r) {
+        for (uint64_t r = 0; r < (lived_in ? 0 : rounds); ++r) {
             int64_t ts = end_ms - int64_t(rounds - 1 - r) * interval_ms;
             for (const StoredSample& s : round) {
                 pending.push_back(s);

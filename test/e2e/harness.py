@@ -217,6 +217,7 @@ class Stack:
             "LISTEN": "127.0.0.1:%d" % self.http_port,
             "FCGI_SOCKET": self.socket,
             "ERROR_LOG": self.error_log,
+            "WWW_DIR": os.path.join(REPO, "www"),
         }
         for k, v in fill.items():
             text = text.replace("@%s@" % k, v)
