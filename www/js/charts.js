@@ -43,9 +43,28 @@ function roundTimes(min, max) {
     return out;
 }
 
+// y ticks on round powers-of-1024 multiples (1, 2, 5, 10, … KiB, MiB, GiB) for byte scales.
+const MULTIPLES = [1, 2, 5, 10, 20, 50, 100, 200, 500];
+function binaryStep(max) {
+    let unit = 1;
+    while (max / unit >= 1024) unit *= 1024;
+    return MULTIPLES.map(m => m * unit).find(s => max / s <= 6) || unit * 1024;
+}
+const BINARY_AXIS = {
+    afterDataLimits: axis => {
+        if (axis.max > 0) axis.max = Math.ceil(axis.max / binaryStep(axis.max)) * binaryStep(axis.max);
+    },
+    afterBuildTicks: axis => {
+        if (!(axis.max > 0)) return;
+        const step = binaryStep(axis.max), ticks = [];
+        for (let v = 0; v <= axis.max + step / 2; v += step) ticks.push({ value: v });
+        axis.ticks = ticks;
+    },
+};
+
 // A chart panel: a titled figure with a canvas, appended to parent.
 export class TimeChart {
-    constructor(parent, { name, title, series, stacked = false, format, max }) {
+    constructor(parent, { name, title, series, stacked = false, format, max, binary = false }) {
         this.name = name;
         this.series = series;
         const fig = document.createElement('figure');
@@ -84,10 +103,10 @@ export class TimeChart {
                                  callback: v => tick(v, this.span || 0) },
                         afterBuildTicks: axis => { axis.ticks = roundTimes(axis.min, axis.max); },
                     },
-                    y: {
+                    y: Object.assign({
                         stacked, beginAtZero: true, max, grid: { color: grid },
                         ticks: { color: text, callback: v => format(v) },
-                    },
+                    }, binary ? BINARY_AXIS : {}),
                 },
                 plugins: {
                     legend: { labels: { color: text, boxWidth: 12 } },

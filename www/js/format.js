@@ -30,7 +30,7 @@ export function bytes(v) {
     if (!isNum(v)) return DASH;
     let i = 0, x = Math.abs(v);
     while (x >= 1024 && i < IEC.length - 1) { x /= 1024; i++; }
-    const digits = i === 0 ? 0 : x < 10 ? 2 : x < 100 ? 1 : 0;
+    const digits = i === 0 || x >= 10 || Number.isInteger(x) ? 0 : 1;
     return (v < 0 ? '-' : '') + x.toFixed(digits) + ' ' + IEC[i];
 }
 
