@@ -11,6 +11,7 @@
 #include "sflow_monitor/json_grammar.h"
 #include "sflow_monitor/log.h"
 #include "sflow_monitor/methods.h"
+#include "sflow_monitor/metrics.h"
 
 namespace sfm {
 
@@ -146,6 +147,20 @@ struct Ctx {
     const Stats& stats;
     int64_t now;
     std::string_view body;  // the request's text, for ids echoed as sent
+    RequestStats* requests;  // null: not counted
+};
+
+// Counts one request in RequestStats (metrics.h) when it goes out of scope.
+struct Observe {
+    RequestStats* stats;
+    size_t method;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    bool error = false;
+    ~Observe() {
+        if (stats)
+            stats->observe(method, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                           error);
+    }
 };
 
 // Handles one request object; returns false for a notification (nothing written).
@@ -166,6 +181,7 @@ bool handle_one(const Ctx& c, const Json::Value& req, JsonWriter& w) {
     }
     bool notification = !id;
     const MethodSpec* m = find_method(method->asString());
+    Observe observe{c.requests, c.requests ? c.requests->index(m ? m->name : "") : 0};
     // The result is written in place after the envelope's head; on an error (or for a
     // notification) the output is cut back to where this response began.
     std::string& out = w.out();
@@ -178,11 +194,13 @@ bool handle_one(const Ctx& c, const Json::Value& req, JsonWriter& w) {
         m->run(Call{c.store, c.stats, c.opts, c.now, args}, rw);
     } catch (const RpcError& e) {
         out.resize(mark);
+        observe.error = true;
         if (notification) return false;
         write_error(w, id, c.body, e.code, e.what(), e.data_json);
         return true;
     } catch (const std::exception& e) {
         out.resize(mark);
+        observe.error = true;
         log_error("%s: %s", method->asString().c_str(), e.what());
         if (notification) return false;
         write_error(w, id, c.body, -32603, std::string("Internal error: ") + e.what());
@@ -209,8 +227,8 @@ std::unique_ptr<Json::CharReader> make_reader(int max_depth) {
 
 }  // namespace
 
-Api::Api(const ApiOptions& opts, const Store& store, const Stats& stats)
-    : opts_(opts), store_(store), stats_(stats) {}
+Api::Api(const ApiOptions& opts, const Store& store, const Stats& stats, RequestStats* requests)
+    : opts_(opts), store_(store), stats_(stats), requests_(requests) {}
 
 HttpReply Api::handle(std::string_view body) const { return handle(body, now_ms()); }
 
@@ -258,7 +276,7 @@ HttpReply Api::handle(std::string_view body, int64_t now) const {
         write_error(w, nullptr, {}, -32700, "Parse error");
         return reply;
     }
-    Ctx c{opts_, store_, stats_, now, body};
+    Ctx c{opts_, store_, stats_, now, body, requests_};
     if (root.isArray()) {
         if (root.empty()) {
             write_error(w, nullptr, {}, -32600, "Invalid Request");

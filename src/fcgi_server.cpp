@@ -17,6 +17,7 @@
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -94,6 +95,7 @@ const char* reason(int status) {
         case 200: return "OK";
         case 204: return "No Content";
         case 400: return "Bad Request";
+        case 404: return "Not Found";
         case 405: return "Method Not Allowed";
         case 413: return "Payload Too Large";
         case 500: return "Internal Server Error";
@@ -121,6 +123,7 @@ const char* const internal_error =
 struct FcgiServer::Impl {
     FcgiOptions opts;
     const Api& api;
+    const Exporter* exporter;
     int fd = -1;
     bool own_fd = false;
     std::string unix_path;  // removed at stop
@@ -128,10 +131,28 @@ struct FcgiServer::Impl {
     std::atomic<bool> stopping{false};
     std::vector<std::thread> workers;
 
-    Impl(const FcgiOptions& o, const Api& a) : opts(o), api(a) {}
+    Impl(const FcgiOptions& o, const Api& a, const Exporter* e) : opts(o), api(a), exporter(e) {}
+
+    // GET /metrics, /sflow-monitor/metrics, /prometheus/targets: the exporter (metrics.h).
+    void serve_metrics(FCGX_Request& req, const char* method, std::string_view path) {
+        if (std::strcmp(method, "GET") != 0) {
+            respond(req.out, 405, "only GET\n", "text/plain", "Allow: GET\r\n");
+            return;
+        }
+        auto param = [&](const char* name) {
+            const char* v = FCGX_GetParam(name, req.envp);
+            return std::string_view(v ? v : "");
+        };
+        MetricsReply r = exporter->get(path, param("QUERY_STRING"), param("HTTP_ACCEPT"),
+                                       param("HTTP_HOST"), now_ms());
+        respond(req.out, r.status, r.body, r.content_type.c_str());
+    }
 
     void serve(FCGX_Request& req) {
         const char* method = FCGX_GetParam("REQUEST_METHOD", req.envp);
+        const char* script = FCGX_GetParam("SCRIPT_NAME", req.envp);
+        if (exporter && method && script && Exporter::serves(script))
+            return serve_metrics(req, method, script);
         if (!method || std::strcmp(method, "POST") != 0) {
             respond(req.out, 405, "only POST\n", "text/plain", "Allow: POST\r\n");
             return;
@@ -206,8 +227,8 @@ struct FcgiServer::Impl {
     }
 };
 
-FcgiServer::FcgiServer(const FcgiOptions& opts, const Api& api)
-    : impl_(std::make_unique<Impl>(opts, api)) {
+FcgiServer::FcgiServer(const FcgiOptions& opts, const Api& api, const Exporter* exporter)
+    : impl_(std::make_unique<Impl>(opts, api, exporter)) {
     if (FCGX_Init() != 0) throw std::runtime_error("fastcgi: library initialisation failed");
     const std::string& l = opts.listen;
     if (l.empty()) {

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "sflow_monitor/api.h"
 #include "sflow_monitor/clock.h"
@@ -13,6 +15,8 @@
 #include "sflow_monitor/fcgi_server.h"
 #include "sflow_monitor/ingest.h"
 #include "sflow_monitor/log.h"
+#include "sflow_monitor/methods.h"
+#include "sflow_monitor/metrics.h"
 #include "sflow_monitor/stats.h"
 #include "sflow_monitor/store.h"
 
@@ -51,8 +55,14 @@ int main(int argc, char** argv) {
         stats.started_ms = now_ms();
         Ingest ingest(ingest_options(c), store, stats);
         ingest.start();
-        Api api(api_options(c), store, stats);
-        FcgiServer server(fcgi_options(c), api);
+        std::vector<std::string> methods;
+        for (const MethodSpec& m : method_table()) methods.push_back(m.name);
+        RequestStats requests(methods);
+        Api api(api_options(c), store, stats, &requests);
+        ExporterOptions eo;
+        eo.retention_ms = store_options(c).retention_ms;
+        Exporter exporter(eo, store, stats, &requests);
+        FcgiServer server(fcgi_options(c), api, &exporter);
         server.start();
         log_info("%s started: sflow on udp %s port %u, store %s", version_text,
                  c.udp_listen.c_str(), unsigned(ingest.port()), c.data_dir.c_str());

@@ -25,6 +25,8 @@ struct ApiOptions {
     int max_depth = 64;                   // JSON nesting
 };
 
+class RequestStats;  // metrics.h
+
 struct HttpReply {
     int status = 200;  // 200, or 204 for notifications only
     std::string body;
@@ -32,7 +34,9 @@ struct HttpReply {
 
 class Api {
 public:
-    Api(const ApiOptions& opts, const Store& store, const Stats& stats);
+    // requests: where each JSON-RPC request is counted and timed, by method (none when null)
+    Api(const ApiOptions& opts, const Store& store, const Stats& stats,
+        RequestStats* requests = nullptr);
     HttpReply handle(std::string_view body, int64_t now_ms) const;
     HttpReply handle(std::string_view body) const;  // now = the system clock
     // The JSON-RPC error reply for a body over the limit (the server does not read it).
@@ -43,6 +47,7 @@ private:
     ApiOptions opts_;
     const Store& store_;
     const Stats& stats_;
+    RequestStats* requests_;
 };
 
 }  // namespace sfm

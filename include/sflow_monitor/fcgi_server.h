@@ -7,7 +7,9 @@
 //    std::runtime_error with the reason when it cannot; start() starts the workers.
 //  - stop() makes every worker return from accept, lets requests in flight finish, and
 //    joins. Safe to call twice; the destructor calls it.
-//  - Only POST reaches the Api (others: 405 with Allow: POST). A body over body_limit
+//  - GET /metrics, /sflow-monitor/metrics and /prometheus/targets (by SCRIPT_NAME) go to the
+//    Exporter when one is given (other methods there: 405 with Allow: GET).
+//  - Otherwise only POST reaches the Api (others: 405 with Allow: POST). A body over body_limit
 //    (by CONTENT_LENGTH, or by what actually arrives) gets Api::too_large() and is never
 //    read past body_limit + 1 bytes.
 //  - Nothing escapes a worker: an exception in a request is logged and answered -32603.
@@ -18,6 +20,7 @@
 #include <string>
 
 #include "sflow_monitor/api.h"
+#include "sflow_monitor/metrics.h"
 
 namespace sfm {
 
@@ -30,7 +33,7 @@ struct FcgiOptions {
 
 class FcgiServer {
 public:
-    FcgiServer(const FcgiOptions& opts, const Api& api);
+    FcgiServer(const FcgiOptions& opts, const Api& api, const Exporter* exporter = nullptr);
     ~FcgiServer();
     FcgiServer(const FcgiServer&) = delete;
     FcgiServer& operator=(const FcgiServer&) = delete;
