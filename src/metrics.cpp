@@ -7,6 +7,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cctype>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -29,36 +30,39 @@ using S = MetricScope;
 
 // ---- the families --------------------------------------------------------------------------
 
-const std::vector<MetricFamily> kFamilies = {
+// Stats' counters (stats.h), as families: each counter, and each group by reason.
+struct StatsFamilies {
+    std::vector<MetricFamily>& out;
+    void operator()(const char* name, const Counter&, const char* help) {
+        out.push_back({std::string("sflow_monitor_") + name + "_total", T::counter, S::collector,
+                       std::string(1, char(std::toupper(help[0]))) + (help + 1) + ".",
+                       std::string("collector.stats ") + name});
+    }
+    template <class G>
+    void group(const char* name, const G& g) {
+        std::string reasons;
+        struct Names {
+            std::string& r;
+            void operator()(const char* n, const Counter&, const char*) { r += r.empty() ? n : std::string(", ") + n; }
+        } names{reasons};
+        G::fields(g, names);
+        out.push_back({std::string("sflow_monitor_") + name + "_total", T::counter, S::collector,
+                       "By reason: " + reasons + ".", std::string("collector.stats ") + name + ".*"});
+    }
+};
+
+std::vector<MetricFamily> all_families() {
+    std::vector<MetricFamily> f = {
     // the collector itself (GET /metrics)
     {"sflow_monitor_build_info", T::gauge, S::collector, "Always 1; the version as a label.",
      "version"},
     {"sflow_monitor_start_time_seconds", T::gauge, S::collector,
      "When the service started, seconds since the epoch.", "started_ms"},
-    {"sflow_monitor_datagrams_received_total", T::counter, S::collector,
-     "sFlow datagrams read from the UDP socket.", "datagrams_received"},
-    {"sflow_monitor_datagrams_decoded_total", T::counter, S::collector,
-     "Datagrams decoded and accepted.", "datagrams_decoded"},
-    {"sflow_monitor_datagrams_dropped_total", T::counter, S::collector,
-     "Datagrams not stored, by reason (kernel: dropped by the kernel, socket buffer full).",
-     "datagrams_rejected.malformed, .version, .agent_not_allowed, .agent_not_source; kernel_drops"},
-    {"sflow_monitor_samples_decoded_total", T::counter, S::collector,
-     "Counter samples decoded.", "samples_counter"},
-    {"sflow_monitor_samples_skipped_total", T::counter, S::collector,
-     "Samples not stored, by reason.",
-     "samples_flow_skipped, samples_unknown_skipped, samples_ignored, samples_backlog_dropped"},
-    {"sflow_monitor_records_skipped_total", T::counter, S::collector,
-     "Counter records skipped, by reason.", "records_unknown, records_malformed"},
-    {"sflow_monitor_samples_stored_total", T::counter, S::collector,
-     "Samples written to the store.", "samples_stored"},
-    {"sflow_monitor_samples_purged_total", T::counter, S::collector,
-     "Samples dropped by the retention purge.", "samples_purged"},
-    {"sflow_monitor_receiver_pauses_total", T::counter, S::collector,
-     "Times the receiver waited for the store writer (backlog full).", "receiver_pauses"},
-    {"sflow_monitor_store_commits_total", T::counter, S::collector,
-     "Store write transactions committed.", "store_commits"},
-    {"sflow_monitor_store_errors_total", T::counter, S::collector,
-     "Store write transactions that failed.", "store_errors"},
+    };
+    static const Stats probe;
+    StatsFamilies sf{f};
+    Stats::fields(probe, sf);
+    std::vector<MetricFamily> rest = {
     {"sflow_monitor_store_purged_for_space_total", T::counter, S::collector,
      "Samples dropped early because the store's map was filling up.", "store.purged_for_space"},
     {"sflow_monitor_store_map_size_bytes", T::gauge, S::collector,
@@ -215,7 +219,12 @@ const std::vector<MetricFamily> kFamilies = {
      "virt_net_io.vnio_errs_out"},
     {"libvirt_domain_interface_stats_transmit_drops_total", T::counter, S::vm,
      "Packets dropped on sending.", "virt_net_io.vnio_drops_out"},
-};
+    };
+    f.insert(f.end(), rest.begin(), rest.end());
+    return f;
+}
+
+const std::vector<MetricFamily> kFamilies = all_families();
 
 const MetricFamily& family(std::string_view name) {
     static const auto* index = [] {
@@ -278,7 +287,7 @@ class Expo {
 public:
     explicit Expo(bool openmetrics) : om_(openmetrics) {}
     // Starts family `name`; its samples follow with sample().
-    void begin(const char* name) {
+    void begin(std::string_view name) {
         cur_ = &family(name);
         pending_header_ = true;
     }
@@ -319,6 +328,32 @@ private:
     std::string out_;
     const MetricFamily* cur_ = nullptr;
     bool pending_header_ = false;
+};
+
+struct Reasons {
+    Expo& e;
+    std::string& labels;
+    void operator()(const char* reason, const Counter& c, const char*) {
+        labels.clear();
+        append_label(labels, "reason", reason);
+        e.sample("", labels, double(c.load(std::memory_order_relaxed)));
+    }
+};
+
+// Writes Stats' counters (stats.h) by their field list.
+struct StatsWriter {
+    Expo& e;
+    std::string& labels;
+    void operator()(const char* name, const Counter& c, const char*) {
+        e.begin(std::string("sflow_monitor_") + name + "_total");
+        e.sample("", "", double(c.load(std::memory_order_relaxed)));
+    }
+    template <class G>
+    void group(const char* name, const G& g) {
+        e.begin(std::string("sflow_monitor_") + name + "_total");
+        Reasons r{e, labels};
+        G::fields(g, r);
+    }
 };
 
 // ---- host and VM rows ----------------------------------------------------------------------
@@ -667,28 +702,8 @@ std::string Exporter::collector_metrics(bool om, int64_t now) const {
     append_label(labels, "version", kVersion);
     e.sample("", labels, 1);
     one("sflow_monitor_start_time_seconds", double(s.started_ms) / 1000.0);
-    one("sflow_monitor_datagrams_received_total", double(s.datagrams_received.load()));
-    one("sflow_monitor_datagrams_decoded_total", double(s.datagrams_decoded.load()));
-    e.begin("sflow_monitor_datagrams_dropped_total");
-    by("reason", "malformed", double(s.rejected_malformed.load()));
-    by("reason", "version", double(s.rejected_version.load()));
-    by("reason", "agent_not_allowed", double(s.rejected_not_allowed.load()));
-    by("reason", "agent_not_source", double(s.rejected_spoofed.load()));
-    by("reason", "kernel", double(s.kernel_drops.load()));
-    one("sflow_monitor_samples_decoded_total", double(s.samples_counter.load()));
-    e.begin("sflow_monitor_samples_skipped_total");
-    by("reason", "flow", double(s.samples_flow_skipped.load()));
-    by("reason", "unknown_format", double(s.samples_unknown_skipped.load()));
-    by("reason", "not_host_or_vm", double(s.samples_ignored.load()));
-    by("reason", "backlog_dropped", double(s.samples_backlog_dropped.load()));
-    e.begin("sflow_monitor_records_skipped_total");
-    by("reason", "unknown", double(s.records_unknown.load()));
-    by("reason", "malformed", double(s.records_malformed.load()));
-    one("sflow_monitor_samples_stored_total", double(s.samples_stored.load()));
-    one("sflow_monitor_samples_purged_total", double(s.purged_samples.load()));
-    one("sflow_monitor_receiver_pauses_total", double(s.receiver_pauses.load()));
-    one("sflow_monitor_store_commits_total", double(s.store_commits.load()));
-    one("sflow_monitor_store_errors_total", double(s.store_errors.load()));
+    StatsWriter counters{e, labels};
+    Stats::fields(s, counters);
     StoreStats st = impl_->store.stats();
     one("sflow_monitor_store_purged_for_space_total", double(st.purged_for_space));
     one("sflow_monitor_store_map_size_bytes", double(st.map_size));

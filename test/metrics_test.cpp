@@ -262,7 +262,10 @@ TEST_CASE("the collector's own metrics: counters from Stats and the store, per-a
     std::string text = f.exporter.collector_metrics(false, f.last_ms + 1000);
     auto s = samples(text);
     CHECK(s["sflow_monitor_datagrams_received_total"] == 0);  // counted by the ingest, not note_datagram
-    CHECK(s["sflow_monitor_datagrams_dropped_total{reason=\"kernel\"}"] == 7);
+    CHECK(s["sflow_monitor_kernel_drops_total"] == 7);
+    f.stats.datagrams_rejected.agent_not_source += 3;
+    CHECK(samples(f.exporter.collector_metrics(false, f.last_ms))
+              ["sflow_monitor_datagrams_rejected_total{reason=\"agent_not_source\"}"] == 3);
     CHECK(s["sflow_monitor_receiver_pauses_total"] == 2);
     CHECK(s["sflow_monitor_store_samples"] == double(f.store.stats().samples));
     CHECK(s["sflow_monitor_agent_datagrams_total{agent=\"10.0.0.3\"}"] == 10);

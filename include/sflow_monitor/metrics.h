@@ -30,14 +30,15 @@ enum class MetricType { counter, gauge, histogram };
 enum class MetricScope { collector, host, vm };
 
 struct MetricFamily {
-    const char* name;    // as exposed in the text format (counters end in _total)
+    std::string name;    // as exposed in the text format (counters end in _total)
     MetricType type;
     MetricScope scope;
-    const char* help;
-    const char* source;  // the sFlow field (record.field) or the collector counter it comes from
+    std::string help;
+    std::string source;  // the sFlow field (record.field) or the collector counter it comes from
 };
 
-// Every family, in exposition order.
+// Every family, in exposition order. The collector's counters come from Stats' field list
+// (stats.h): sflow_monitor_<collector.stats key>_total, a group as one family by reason.
 const std::vector<MetricFamily>& metric_families();
 
 // Per JSON-RPC method: requests, errors and a latency histogram. Written by the API (one
