@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "sflow_monitor/clock.h"
 #include "sflow_monitor/log.h"
 
 namespace sfm {

@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "sflow_monitor/api.h"
-#include "sflow_monitor/encode.h"
-#include "sflow_monitor/gen.h"
+#include "testkit/encode.h"
+#include "testkit/gen.h"
 #include "sflow_monitor/ingest.h"
 #include "sflow_monitor/methods.h"
 #include "test_util.h"
