@@ -89,7 +89,10 @@ std::vector<ConfigOption> make_table() {
              if (v.empty()) bad(v, "a directory");
              c.data_dir = v;
          }},
-        {"map-size", "1024", "LMDB map size in MiB: the most the store may hold", false,
+        {"map-size", "",
+         "LMDB map size in MiB: the most the store may hold (none: a new store takes half the free "
+         "space of its file system, at most 1 TiB; an existing one keeps its size)",
+         false,
          [](C& c, S v) { c.map_size_mib = uint64_t(integer(v, 1, 16 << 20)); }},
         {"retention", "7d", "how long samples are kept (e.g. 7d, 12h, 3600s, 500ms)", false,
          [](C& c, S v) {

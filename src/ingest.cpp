@@ -290,6 +290,7 @@ struct Ingest::Impl {
     void maybe_purge(int64_t now) {
         if (now - last_purge_ms < opts.purge_every_ms) return;
         last_purge_ms = now;
+        stats.mark_stored(now);
         try {
             stats.samples_purged += store.purge(now);
         } catch (const std::exception& e) {

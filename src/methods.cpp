@@ -232,6 +232,25 @@ void collector_stats(const Call& c, JsonWriter& w) {
     counter("entities", st.entities);
     counter("oldest_ms", uint64_t(st.oldest_ms));
     counter("purged_for_space", st.purged_for_space);
+    // How long raw samples last at today's rate: the map's share below the size purge over
+    // (bytes per sample × samples per day), and that or retention, whichever is shorter.
+    auto number_or_null = [&](const char* k, std::optional<double> v) {
+        w.key(k);
+        if (v) w.number(*v);
+        else w.null();
+    };
+    std::optional<double> per_sample, per_day = s.stored_per_day(c.now_ms), map_days;
+    if (st.samples) per_sample = double(st.used_bytes) / double(st.samples);
+    if (per_sample && per_day && *per_day > 0) map_days = double(st.size_purge_at) / *per_sample / *per_day;
+    auto rounded = [](std::optional<double> v, double unit) -> std::optional<double> {
+        if (v) return double(int64_t(*v / unit + 0.5)) * unit;
+        return v;
+    };
+    number_or_null("bytes_per_sample", rounded(per_sample, 1));
+    number_or_null("samples_per_day", rounded(per_day, 1));
+    number_or_null("raw_days_map_holds", rounded(map_days, 0.01));
+    number_or_null("raw_days_held", rounded(map_days ? std::min(*map_days, double(st.retention_ms) / 86400000)
+                                                      : map_days, 0.01));
     w.end_object();
     w.key("agents");
     w.begin_array();

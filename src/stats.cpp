@@ -1,4 +1,4 @@
-// stats.cpp — per-agent datagram accounting (sequence gaps per sub-agent).
+// stats.cpp — per-agent datagram accounting (sequence gaps per sub-agent); today's storing rate.
 #include "sflow_monitor/stats.h"
 
 namespace sfm {
@@ -21,6 +21,29 @@ void Stats::note_datagram(const Datagram& d, int64_t now_ms) {
         }
     }
     sub.last_sequence = d.sequence;
+}
+
+namespace {
+constexpr int64_t kDayMs = 86400000;
+}
+
+void Stats::mark_stored(int64_t now_ms) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stored_marks_.empty() || now_ms - stored_marks_.back().first >= kRateMarkMs)
+        stored_marks_.emplace_back(now_ms, samples_stored.load());
+    // the front stays the newest mark at least a day old (when there is one)
+    while (stored_marks_.size() >= 2 && now_ms - stored_marks_[1].first >= kDayMs) stored_marks_.pop_front();
+}
+
+std::optional<double> Stats::stored_per_day(int64_t now_ms) const {
+    std::pair<int64_t, uint64_t> base{started_ms, 0};
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!stored_marks_.empty() && now_ms - stored_marks_.front().first >= kDayMs) base = stored_marks_.front();
+    }
+    int64_t ms = now_ms - base.first;
+    if (ms < 60000) return std::nullopt;
+    return double(samples_stored.load() - base.second) * kDayMs / double(ms);
 }
 
 std::map<Address, AgentStats> Stats::agents_snapshot() const {

@@ -5,10 +5,12 @@
 //   entities  key  kind(1) namelen(1) name
 //             val  ts_ms(8, BE) + meta + records_raw of the entity's newest sample
 //   info      key  "schema"  val  u32 BE schema version
+//             key  "map_size"  val  u64 BE: the map size last given (map-size), in bytes
 #include "sflow_monitor/store.h"
 
 #include <lmdb.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <atomic>
@@ -517,13 +519,37 @@ struct Store::Impl {
     }
 };
 
+uint64_t map_size_for_disk(uint64_t free_bytes) {
+    constexpr uint64_t kMiB = 1 << 20, kMost = 1ull << 40, kLeast = 16 * kMiB;
+    return std::max(std::min(free_bytes / 2 / kMiB * kMiB, kMost), kLeast);
+}
+
 Store::Store(const StoreOptions& opts) : impl_(std::make_unique<Impl>()) {
     impl_->opts = opts;
     auto& s = *impl_;
     if (mkdir(opts.dir.c_str(), 0750) != 0 && errno != EEXIST)
         throw StoreError("store " + opts.dir + ": cannot create directory: " + std::strerror(errno));
+    // The map size: given; else kept by an existing store (LMDB reads it from the file when
+    // none is set); else derived from the disk.
+    uint64_t map_size = opts.map_size;
+    const char* how = "map-size";
+    struct stat data_file;
+    if (map_size == 0 && stat((opts.dir + "/data.mdb").c_str(), &data_file) == 0 && data_file.st_size > 0) {
+        how = "the store's own; map-size changes it";
+    } else if (map_size == 0) {
+        struct statvfs fs;
+        if (statvfs(opts.dir.c_str(), &fs) != 0)
+            throw StoreError("store " + opts.dir + ": cannot read the file system's free space: " +
+                             std::strerror(errno));
+        uint64_t free_bytes = uint64_t(fs.f_bavail) * fs.f_frsize;
+        map_size = map_size_for_disk(free_bytes);
+        how = "half the free space of its file system, at most 1 TiB";
+        if (map_size > free_bytes / 2)
+            log_warn("store %s: only %llu MiB free on its file system", opts.dir.c_str(),
+                     (unsigned long long)(free_bytes >> 20));
+    }
     s.check(mdb_env_create(&s.env), "create environment");
-    int rc = mdb_env_set_mapsize(s.env, opts.map_size);
+    int rc = map_size ? mdb_env_set_mapsize(s.env, map_size) : 0;
     if (rc == 0) rc = mdb_env_set_maxdbs(s.env, 4);
     if (rc == 0) rc = mdb_env_set_maxreaders(s.env, 256);
     if (rc == 0) rc = mdb_env_open(s.env, opts.dir.c_str(), MDB_NOTLS, 0640);
@@ -534,6 +560,11 @@ Store::Store(const StoreOptions& opts) : impl_(std::make_unique<Impl>()) {
     }
     int dead = 0;
     mdb_reader_check(s.env, &dead);  // slots left by a killed process
+    MDB_envinfo info;
+    mdb_env_info(s.env, &info);
+    s.opts.map_size = info.me_mapsize;  // LMDB raises a size below what the store already uses
+    (opts.map_size ? log_debug : log_info)("store %s: map size %llu MiB (%s)", opts.dir.c_str(),
+                                           (unsigned long long)(s.opts.map_size >> 20), how);
     try {
         Impl::Txn txn(s, true);
         s.check(mdb_dbi_open(txn.t, "samples", MDB_CREATE, &s.samples), "open samples");
@@ -559,6 +590,18 @@ Store::Store(const StoreOptions& opts) : impl_(std::make_unique<Impl>()) {
             } else if (have != kSchema) {
                 throw StoreError("store " + opts.dir + ": schema version " + std::to_string(have) +
                                  ", this build reads 1 and " + std::to_string(kSchema));
+            }
+        }
+        // LMDB keeps a map size in the file only from a commit that wrote something: a given
+        // size is recorded here, so that it is the store's own from now on.
+        if (opts.map_size) {
+            MDB_val mk = mval("map_size"), mv;
+            if (mdb_get(txn.t, s.info, &mk, &mv) != 0 || mv.mv_size != 8 ||
+                get_be(static_cast<const char*>(mv.mv_data), 8) != s.opts.map_size) {
+                char buf[8];
+                write_be(buf, s.opts.map_size, 8);
+                mv = {8, buf};
+                s.check(mdb_put(txn.t, s.info, &mk, &mv, 0), "write map size");
             }
         }
         txn.commit();
@@ -746,6 +789,8 @@ StoreStats Store::stats() const {
     auto& s = *impl_;
     StoreStats st;
     st.map_size = s.opts.map_size;
+    st.size_purge_at = uint64_t(kHighWater * double(s.opts.map_size));
+    st.retention_ms = s.opts.retention_ms;
     Impl::Txn txn(s, false);
     st.used_bytes = s.used_bytes(txn.t);
     MDB_stat ms;

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 #include <json/json.h>
 
+#include <cmath>
 #include <memory>
 #include <set>
 
@@ -424,4 +425,33 @@ TEST_CASE("a body that is not JSON is -32700 at any depth, also where jsoncpp al
     CHECK(code(wrapped("1", "[", "]") + "x") == -32700);
     CHECK(code(wrapped("1", "[", "]") + "]") == -32700);
     CHECK(code(wrapped("1", "[", "]") + " \n") == -32600);
+}
+
+TEST_CASE("collector.stats says how many days of raw samples the store holds at today's rate") {
+    Fixture f;
+    for (int i = 1; i <= 20; ++i) f.ingest("10.12.25.25", i * 1000, uint32_t(i));
+    const int64_t now = 10 * 86400000LL;
+    auto store = [&] { return f.rpc(R"({"jsonrpc":"2.0","method":"collector.stats","id":1})", now)["result"]["store"]; };
+    f.stats.started_ms = now - 30000;  // too young for a rate
+    Json::Value s = store();
+    CHECK(s["samples"].asUInt64() == 40);
+    CHECK(s["bytes_per_sample"].asDouble() == std::round(s["used_bytes"].asDouble() / 40));
+    CHECK(s["samples_per_day"].isNull());
+    CHECK(s["raw_days_map_holds"].isNull());
+    CHECK(s["raw_days_held"].isNull());
+
+    f.stats.started_ms = now - 86400000;  // a day, 86,400 samples stored: the map is the limit
+    f.stats.samples_stored = 86400;
+    s = store();
+    CHECK(s["samples_per_day"].asDouble() == 86400);
+    double per_sample = s["used_bytes"].asDouble() / 40;
+    double days = 0.8 * s["map_size"].asDouble() / per_sample / 86400;
+    CHECK(days < 7);
+    CHECK(std::abs(s["raw_days_map_holds"].asDouble() - days) <= 0.005);  // in hundredths of a day
+    CHECK(s["raw_days_held"].asDouble() == s["raw_days_map_holds"].asDouble());
+
+    f.stats.samples_stored = 864;  // a hundredth of that: retention (7 days) is the limit
+    s = store();
+    CHECK(std::abs(s["raw_days_map_holds"].asDouble() - days * 100) <= 0.005);
+    CHECK(s["raw_days_held"].asDouble() == 7);
 }

@@ -83,3 +83,31 @@ TEST_CASE("the counter list names each counter once, with what it counts") {
     CHECK(size_t(*a.at.rbegin() - *a.at.begin()) == (a.at.size() - 1) * sizeof(Counter));
     CHECK(a.at.size() == n.paths.size());
 }
+
+TEST_CASE("today's storing rate: since start when younger than a day, else over the last day") {
+    Stats st;
+    st.started_ms = 1'000'000;
+    CHECK_FALSE(st.stored_per_day(1'000'000 + 59'999));  // under a minute: no rate yet
+    st.samples_stored = 1000;
+    st.mark_stored(1'000'000 + 3'600'000);
+    // one hour since start, 1000 samples: 24,000 a day
+    CHECK(*st.stored_per_day(1'000'000 + 3'600'000) == doctest::Approx(24000));
+    // marks every 10 minutes for two days, 100 samples between marks (14,400 a day)
+    int64_t t = 1'000'000 + 3'600'000;
+    for (int i = 0; i < 288; ++i) {
+        t += Stats::kRateMarkMs;
+        st.samples_stored += 100;
+        st.mark_stored(t);
+    }
+    CHECK(*st.stored_per_day(t) == doctest::Approx(14400));
+    // a mark asked for sooner than kRateMarkMs after the last is not kept: same rate
+    st.mark_stored(t + 1000);
+    CHECK(*st.stored_per_day(t) == doctest::Approx(14400));
+    // the last day quieter: 10 samples per 10 minutes for a day (1,440 a day)
+    for (int i = 0; i < 144; ++i) {
+        t += Stats::kRateMarkMs;
+        st.samples_stored += 10;
+        st.mark_stored(t);
+    }
+    CHECK(*st.stored_per_day(t) == doctest::Approx(1440));
+}

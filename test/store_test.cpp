@@ -4,6 +4,7 @@
 #include <random>
 
 #include <lmdb.h>
+#include <sys/statvfs.h>
 
 #include "sflow_monitor/store.h"
 #include "test_util.h"
@@ -286,4 +287,40 @@ TEST_CASE("a schema-1 store is upgraded on open and keeps its samples; an unknow
         refused = std::string(e.what()).find("schema version 3") != std::string::npos;
     }
     CHECK(refused);
+}
+
+TEST_CASE("the map size of a new store without one is half the free disk, in MiB, 16 MiB to 1 TiB") {
+    constexpr uint64_t MiB = 1 << 20;
+    CHECK(map_size_for_disk(101 * MiB) == 50 * MiB);
+    CHECK(map_size_for_disk(101 * MiB + 12345) == 50 * MiB);
+    CHECK(map_size_for_disk(3ull << 40) == 1ull << 40);
+    CHECK(map_size_for_disk(2ull << 40) == 1ull << 40);
+    CHECK(map_size_for_disk((2ull << 40) - 3 * MiB) == (1ull << 40) - 2 * MiB);
+    CHECK(map_size_for_disk(20 * MiB) == 16 * MiB);
+    CHECK(map_size_for_disk(0) == 16 * MiB);
+}
+
+TEST_CASE("without a map size a new store takes it from the disk and an existing store keeps its own") {
+    TempDir dir;
+    auto free_now = [&] {
+        struct statvfs fs;
+        REQUIRE(statvfs(dir.path.c_str(), &fs) == 0);
+        return uint64_t(fs.f_bavail) * fs.f_frsize;
+    };
+    auto map_size = [&](const std::string& d, uint64_t given) { return Store({d, given, 86400000}).stats().map_size; };
+    // other processes write to this disk too: within 10% of what it had free just before
+    uint64_t expect = map_size_for_disk(free_now());
+    uint64_t derived = map_size(dir / "new", 0);
+    CHECK(derived > expect / 10 * 9);
+    CHECK(derived < expect / 10 * 11);
+    CHECK(map_size(dir / "new", 0) == derived);  // reopened: kept exactly
+    // given, it is the store's size from then on, also when nothing was written
+    CHECK(map_size(dir / "given", 32 << 20) == 32u << 20);
+    CHECK(map_size(dir / "given", 0) == 32u << 20);
+    CHECK(map_size(dir / "given", 48 << 20) == 48u << 20);
+    CHECK(map_size(dir / "given", 0) == 48u << 20);
+    Store st({dir / "given", 0, 86400000});
+    st.write({host_sample("10.0.0.1", 1000, 1)});
+    CHECK(st.stats().map_size == 48u << 20);
+    CHECK(st.stats().size_purge_at == uint64_t(0.8 * (48u << 20)));
 }

@@ -21,13 +21,13 @@ int main(int argc, char** argv) {
     std::string dir, body;
     double seconds = 3;
     uint64_t requests = 0;
-    uint64_t map_mib = 1024;
+    uint64_t map_mib = 0;  // the store's own
     po::options_description desc("bench-api options");
     desc.add_options()("dir", po::value(&dir)->required(), "store directory")(
         "body", po::value(&body)->required(), "the JSON-RPC request")(
         "seconds", po::value(&seconds), "how long to run")(
         "requests", po::value(&requests), "run this many requests instead")(
-        "map-size", po::value(&map_mib), "LMDB map size, MiB");
+        "map-size", po::value(&map_mib), "LMDB map size, MiB (default: the store's own)");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);

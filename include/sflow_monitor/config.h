@@ -32,7 +32,7 @@ public:
 // Every field is set from config_options()' defaults before the sources are read.
 struct Config {
     std::string data_dir;
-    uint64_t map_size_mib = 0;
+    uint64_t map_size_mib = 0;  // 0: not given (derived from the disk, or the store's own)
     int64_t retention_ms = 0;
     std::string udp_listen;
     uint16_t udp_port = 0;

@@ -13,8 +13,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "sflow_monitor/sflow.h"
@@ -92,9 +94,17 @@ struct Stats {
     void note_datagram(const Datagram& d, int64_t now_ms);
     std::map<Address, AgentStats> agents_snapshot() const;
 
+    // Today's rate of samples_stored, per day: over the last 24 h (up to kRateMarkMs more), or
+    // since started_ms when the service is younger; none before a minute has passed. The
+    // writer calls mark_stored() regularly (it keeps one mark per kRateMarkMs).
+    static constexpr int64_t kRateMarkMs = 600000;
+    void mark_stored(int64_t now_ms);
+    std::optional<double> stored_per_day(int64_t now_ms) const;
+
 private:
     mutable std::mutex mu_;
     std::map<Address, AgentStats> agents_;
+    std::deque<std::pair<int64_t, uint64_t>> stored_marks_;  // (ms, samples_stored), under mu_
 };
 
 #undef SFM_COUNTER

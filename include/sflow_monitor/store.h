@@ -30,10 +30,16 @@ public:
 enum class Entity : uint8_t { host = 'H', interface = 'I', vm = 'V' };
 
 struct StoreOptions {
-    std::string dir;                        // created if missing
-    uint64_t map_size = 1ull << 30;         // bytes
+    std::string dir;                 // created if missing
+    // Bytes. 0: a new store gets map_size_for_disk(free space of dir's file system), an
+    // existing one keeps the size it has. Given, it becomes the store's size (kept after).
+    uint64_t map_size = 1ull << 30;
     int64_t retention_ms = 7 * 86400000LL;  // purge() drops samples older than this
 };
+
+// The map size of a new store when none is given: half of free_bytes (LMDB's map is address
+// space, and the file grows only as it is used), in whole MiB, at most 1 TiB, at least 16 MiB.
+uint64_t map_size_for_disk(uint64_t free_bytes);
 
 // What the datagram said about one sample, besides its records.
 struct SampleMeta {
@@ -112,6 +118,8 @@ struct EntityInfo {
 
 struct StoreStats {
     uint64_t map_size = 0, used_bytes = 0, samples = 0, entities = 0;
+    uint64_t size_purge_at = 0;  // used_bytes above which the oldest samples go (part of map_size)
+    int64_t retention_ms = 0;
     int64_t oldest_ms = 0;  // 0 when empty
     uint64_t purged_for_space = 0;  // samples dropped early because the map was filling up
 };

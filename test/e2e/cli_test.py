@@ -1,6 +1,7 @@
 """The sflow-monitor binary on its own: --help/--version, exit status 2 for configuration
 errors and 1 for start-up failures (each with one clear line on stderr), and --fcgi-listen."""
 
+import json
 import os
 import re
 import signal
@@ -189,7 +190,10 @@ def its_threads_are_named_for_top_and_the_writer_runs_10_nice_levels_down():
         wait_until(lambda: " started" in log_text(log) or p.poll() is not None, "start-up")
         assert p.poll() is None, log_text(log)
         base = os.getpriority(os.PRIO_PROCESS, 0)
-        wait_until(lambda: len(thread_names(p.pid).get("sfm-fcgi", [])) == workers, "named workers")
+        # each thread names itself once it runs: wait for every name (the writer's too)
+        wait_until(lambda: len(thread_names(p.pid).get("sfm-fcgi", [])) == workers and
+                   "sfm-writer" in thread_names(p.pid) and "sfm-receiver" in thread_names(p.pid),
+                   "named threads")
         names = thread_names(p.pid)
         assert names["sfm-fcgi"] == [base] * workers, names
         assert names["sfm-receiver"] == [base], names
@@ -209,6 +213,40 @@ def fcgi_listen_host_port_serves_fastcgi_over_tcp():
         assert body == b'{"jsonrpc":"2.0","result":[],"id":1}', body
     finally:
         stop(p, log)
+
+
+def store_map_size(sock):
+    body = b'{"jsonrpc":"2.0","method":"collector.stats","id":1}'
+    params = dict(POST, CONTENT_LENGTH=str(len(body)))
+    return json.loads(fcgi_request(sock, params, body)[1])["result"]["store"]["map_size"]
+
+
+@suite.test
+def without_map_size_a_new_store_takes_half_the_free_disk_and_keeps_it_after():
+    data = os.path.join(tmp, "data-derived")
+    sock = os.path.join(tmp, "derived.sock")
+    args = [a for a in service_args(**{"data-dir": data, "fcgi-listen": "unix:" + sock})]
+    i = args.index("--map-size")
+    del args[i:i + 2]
+    fs = os.statvfs(tmp)
+    half_free = fs.f_bavail * fs.f_frsize // 2
+    sizes = []
+    for run_no in range(2):
+        p, log = start(args)
+        try:
+            wait_until(lambda: " started" in log_text(log) or p.poll() is not None, "start-up")
+            assert p.poll() is None, log_text(log)
+            m = re.search(r"store \S+: map size (\d+) MiB \(([^)]*)\)", log_text(log))
+            assert m, log_text(log)
+            sizes.append(int(m.group(1)) << 20)
+            assert store_map_size(sock) == sizes[-1]
+            assert m.group(2) == ("half the free space of its file system, at most 1 TiB",
+                                  "the store's own; map-size changes it")[run_no], m.group(2)
+        finally:
+            stop(p, log)
+    # other processes use this disk too: within 10% of half of what was free
+    assert abs(sizes[0] - min(half_free, 1 << 40)) < half_free / 10, (sizes, half_free)
+    assert sizes[1] == sizes[0], sizes
 
 
 @suite.test
