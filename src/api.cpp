@@ -5,7 +5,11 @@
 
 #include <json/json.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <memory>
+#include <optional>
 
 #include "sflow_monitor/clock.h"
 #include "sflow_monitor/json_grammar.h"
@@ -141,6 +145,58 @@ Args bind_params(const MethodSpec& m, const Json::Value* params) {
     return args;
 }
 
+// The error object of a call refused by a limit: data names the limit (and, for the reply's
+// size, what to ask for instead).
+RpcError refusal_error(RefusalReason why, const ApiOptions& o, const MethodSpec* m) {
+    std::string data;
+    JsonWriter d(data);
+    d.begin_object();
+    d.key("reason");
+    switch (why) {
+        case RefusalReason::reply_limit: {
+            d.string("the reply would pass the limit of " + std::to_string(o.reply_limit) +
+                     " bytes; earlier calls of a batch keep their answers, later ones are not run");
+            d.key("reply_limit");
+            d.number(uint64_t(o.reply_limit));
+            // what narrows this method's answer: its own range and filter parameters
+            d.key("narrow_with");
+            d.begin_array();
+            if (m)
+                for (const ParamSpec& p : m->params)
+                    for (const char* n : {"from", "to", "limit", "step"})
+                        if (std::strcmp(p.name, n) == 0) {
+                            d.sep();
+                            d.string(p.name);
+                        }
+            d.end_array();
+            d.key("hint");
+            d.string("ask for less in one call (a shorter from/to range, a limit or a step; for "
+                     "cluster.status its filters) or split the batch into several requests");
+            d.end_object();
+            return RpcError(-32001, "Reply too large", data);
+        }
+        case RefusalReason::timeout:
+            d.string("the request ran past its deadline of " + std::to_string(o.request_timeout_ms) +
+                     " ms; earlier calls of a batch keep their answers, later ones are not run");
+            d.key("request_timeout_ms");
+            d.number(o.request_timeout_ms);
+            d.end_object();
+            return RpcError(-32002, "Request timeout", data);
+        case RefusalReason::busy:
+            d.string("every worker that heavy calls may use is busy with one; retry shortly");
+            d.key("heavy_calls");
+            d.number(o.heavy_calls);
+            d.end_object();
+            return RpcError(-32003, "Server busy", data);
+        case RefusalReason::batch_too_long:
+        case RefusalReason::body_too_large:
+            break;  // the whole request is refused: Api::handle, Api::too_large
+    }
+    d.string(refusal_name(why));
+    d.end_object();
+    return RpcError(-32600, "Invalid Request", data);
+}
+
 struct Ctx {
     const ApiOptions& opts;
     const Store& store;
@@ -148,6 +204,29 @@ struct Ctx {
     int64_t now;
     std::string_view body;  // the request's text, for ids echoed as sent
     RequestStats* requests;  // null: not counted
+    const Budget& budget;
+    HeavyGate& gate;
+    Ctx(const ApiOptions& o, const Store& st, const Stats& sts, int64_t n, std::string_view b,
+        RequestStats* r, const Budget& bu, HeavyGate& g)
+        : opts(o), store(st), stats(sts), now(n), body(b), requests(r), budget(bu), gate(g) {}
+    Ctx(const Ctx&) = delete;
+    // what the request has met so far
+    enum class Heavy { none, holding, refused } heavy = Heavy::none;
+    std::optional<RefusalReason> refused;  // the first refusal (counted and logged once)
+    std::optional<RefusalReason> stopped;  // reply_limit or timeout: later calls are not run
+    std::string refused_method;
+    size_t refused_at = 0;                 // the call's index in the batch
+    size_t index = 0;
+    ~Ctx() {
+        if (heavy == Heavy::holding) gate.leave();
+    }
+    void refuse(RefusalReason why, const std::string& method) {
+        if (why != RefusalReason::busy && !stopped) stopped = why;
+        if (refused) return;
+        refused = why;
+        refused_method = method;
+        refused_at = index;
+    }
 };
 
 // Counts one request in RequestStats (metrics.h) when it goes out of scope.
@@ -163,8 +242,19 @@ struct Observe {
     }
 };
 
+// Takes a heavy-call slot for the request (once: a batch keeps it to its end).
+void enter_heavy(Ctx& c) {
+    if (c.heavy == Ctx::Heavy::holding) return;
+    if (c.heavy == Ctx::Heavy::refused) throw Refusal(RefusalReason::busy);
+    switch (c.gate.enter(c.budget.deadline())) {
+        case HeavyGate::Entry::entered: c.heavy = Ctx::Heavy::holding; return;
+        case HeavyGate::Entry::busy: c.heavy = Ctx::Heavy::refused; throw Refusal(RefusalReason::busy);
+        case HeavyGate::Entry::timeout: throw Refusal(RefusalReason::timeout);
+    }
+}
+
 // Handles one request object; returns false for a notification (nothing written).
-bool handle_one(const Ctx& c, const Json::Value& req, JsonWriter& w) {
+bool handle_one(Ctx& c, const Json::Value& req, JsonWriter& w) {
     if (!req.isObject()) {
         write_error(w, nullptr, {}, -32600, "Invalid Request");
         return true;
@@ -191,7 +281,20 @@ bool handle_one(const Ctx& c, const Json::Value& req, JsonWriter& w) {
     try {
         if (!m) throw RpcError(-32601, "Method not found");
         Args args = bind_params(*m, params);
-        m->run(Call{c.store, c.stats, c.opts, c.now, args}, rw);
+        if (c.stopped) throw Refusal(*c.stopped);  // an earlier call spent the request's budget
+        c.budget.check();
+        Call call{c.store, c.stats, c.opts, c.now, args, c.budget};
+        if (m->heavy && m->heavy(call)) enter_heavy(c);
+        m->run(call, rw);
+        c.budget.check();  // every method: the reply so far, with this result, within the limit
+    } catch (const Refusal& e) {
+        out.resize(mark);
+        observe.error = true;
+        c.refuse(e.reason, method->asString());
+        if (notification) return false;
+        RpcError err = refusal_error(e.reason, c.opts, m);
+        write_error(w, id, c.body, err.code, err.what(), err.data_json);
+        return true;
     } catch (const RpcError& e) {
         out.resize(mark);
         observe.error = true;
@@ -227,25 +330,47 @@ std::unique_ptr<Json::CharReader> make_reader(int max_depth) {
 
 }  // namespace
 
-Api::Api(const ApiOptions& opts, const Store& store, const Stats& stats, RequestStats* requests)
-    : opts_(opts), store_(store), stats_(stats), requests_(requests) {}
+Api::Api(const ApiOptions& opts, const Store& store, Stats& stats, RequestStats* requests)
+    : opts_(opts),
+      store_(store),
+      stats_(stats),
+      requests_(requests),
+      gate_(std::make_unique<HeavyGate>(std::max(1, opts.heavy_calls), std::max(1, opts.workers - 1))),
+      refusal_log_(std::make_unique<RefusalLog>()) {}
+
+Api::~Api() = default;
 
 HttpReply Api::handle(std::string_view body) const { return handle(body, now_ms()); }
 
-HttpReply Api::too_large() const {
+void Api::refused(RefusalReason why, std::string_view client, const std::string& detail) const {
+    RequestsRefused& r = stats_.requests_refused;
+    std::atomic<uint64_t>* counter[] = {&r.body_too_large, &r.batch_too_long, &r.reply_limit,
+                                        &r.timeout, &r.busy};
+    counter[int(why)]->fetch_add(1, std::memory_order_relaxed);
+    uint64_t skipped = 0;
+    if (!refusal_log_->admit(now_ms(), skipped)) return;
+    std::string more = skipped ? " (" + std::to_string(skipped) + " refusals before it not logged)" : "";
+    log_warn("request from %.*s refused (%s): %s%s", int(client.empty() ? 1 : client.size()),
+             client.empty() ? "-" : client.data(), refusal_name(why), detail.c_str(), more.c_str());
+}
+
+HttpReply Api::too_large(std::string_view client) const {
     HttpReply r;
     JsonWriter w(r.body);
     write_error(w, nullptr, {}, -32600, "Invalid Request",
                 "{\"reason\":\"request body over the limit of " + std::to_string(opts_.body_limit) +
-                    " bytes\"}");
+                    " bytes\",\"body_limit\":" + std::to_string(opts_.body_limit) + "}");
+    refused(RefusalReason::body_too_large, client,
+            "body over body-limit " + std::to_string(opts_.body_limit) + " bytes");
     return r;
 }
 
-HttpReply Api::handle(std::string_view body, int64_t now) const {
+HttpReply Api::handle(std::string_view body, int64_t now, std::string_view client) const {
+    const auto deadline = SteadyClock::now() + std::chrono::milliseconds(opts_.request_timeout_ms);
     HttpReply reply;
     reply.body.reserve(16384);  // a full window of most series fits without regrowing
     JsonWriter w(reply.body);
-    if (body.size() > opts_.body_limit) return too_large();
+    if (body.size() > opts_.body_limit) return too_large(client);
     // a UTF-8 byte order mark: RFC 8259 lets a parser skip it (jsoncpp's offsets then index body)
     if (body.substr(0, 3) == "\xEF\xBB\xBF") body.remove_prefix(3);
     if (!valid_json(body)) {
@@ -276,34 +401,57 @@ HttpReply Api::handle(std::string_view body, int64_t now) const {
         write_error(w, nullptr, {}, -32700, "Parse error");
         return reply;
     }
-    Ctx c{opts_, store_, stats_, now, body, requests_};
+    if (root.isArray() && root.size() > opts_.max_batch) {  // refused whole, nothing run
+        write_error(w, nullptr, {}, -32600, "Invalid Request",
+                    "{\"reason\":\"batch of " + std::to_string(root.size()) +
+                        " calls, over the limit of " + std::to_string(opts_.max_batch) +
+                        "\",\"max_batch\":" + std::to_string(opts_.max_batch) + "}");
+        refused(RefusalReason::batch_too_long, client,
+                "batch of " + std::to_string(root.size()) + " calls over max-batch " +
+                    std::to_string(opts_.max_batch));
+        return reply;
+    }
+    Budget budget(reply.body, opts_.reply_limit, deadline);
+    Ctx c(opts_, store_, stats_, now, body, requests_, budget, *gate_);
     if (root.isArray()) {
         if (root.empty()) {
             write_error(w, nullptr, {}, -32600, "Invalid Request");
             return reply;
         }
-        std::string one;
+        // each response is written in place; a notification's comma is taken back
         bool any = false;
         w.raw("[");
         for (const auto& req : root) {
-            one.clear();
-            JsonWriter ow(one);
-            if (!handle_one(c, req, ow)) continue;  // a notification: no response object
+            size_t mark = reply.body.size();
             if (any) w.raw(",");
-            w.raw(one);
+            JsonWriter ow(reply.body);
+            if (!handle_one(c, req, ow)) {  // a notification: no response object
+                reply.body.resize(mark);
+                ++c.index;
+                continue;
+            }
             any = true;
+            ++c.index;
         }
         w.raw("]");
         if (!any) {
             reply.body.clear();
             reply.status = 204;
         }
-        return reply;
-    }
-    if (!handle_one(c, root, w)) {
+    } else if (!handle_one(c, root, w)) {
         reply.body.clear();
         reply.status = 204;
     }
+    if (c.refused)
+        refused(*c.refused, client,
+                c.refused_method + (root.isArray() ? " (call " + std::to_string(c.refused_at + 1) +
+                                                         " of " + std::to_string(root.size()) + ")"
+                                                   : std::string()) +
+                    ": " + (*c.refused == RefusalReason::reply_limit
+                                ? "reply over reply-limit " + std::to_string(opts_.reply_limit) + " bytes"
+                            : *c.refused == RefusalReason::timeout
+                                ? "past request-timeout " + std::to_string(opts_.request_timeout_ms) + " ms"
+                                : "heavy-calls " + std::to_string(opts_.heavy_calls) + " busy"));
     return reply;
 }
 

@@ -153,9 +153,12 @@ void write_vm(JsonWriter& w, const Vm& vm) {
     w.end_object();
 }
 
-std::vector<Vm> all_vms(const Store& st, int64_t now) {
+std::vector<Vm> all_vms(const Call& c) {
     std::vector<Vm> vms;
-    for (auto& e : st.entities(Entity::vm)) vms.push_back(describe_vm(st, e, now));
+    for (auto& e : c.store.entities(Entity::vm)) {
+        c.budget.check();
+        vms.push_back(describe_vm(c.store, e, c.now_ms));
+    }
     return vms;
 }
 
@@ -259,7 +262,7 @@ void write_host(JsonWriter& w, const Host& h) {
 }  // namespace
 
 void cluster_status(const Call& c, JsonWriter& w) {
-    std::vector<Vm> vms = all_vms(c.store, c.now_ms);
+    std::vector<Vm> vms = all_vms(c);
     struct Totals {
         uint64_t hosts = 0, up = 0, stale = 0, down = 0, cpus = 0, vcpus = 0, vms = 0, vms_running = 0,
                  mem_total = 0, vm_max_memory = 0;
@@ -272,6 +275,7 @@ void cluster_status(const Call& c, JsonWriter& w) {
     for (auto& e : hosts) order.emplace_back(Address::from_raw(e.name).text(), &e);
     std::sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.first < b.first; });
     for (auto& [ip, e] : order) {
+        c.budget.check();
         Host h = describe_host(c.store, *e, ip, vms, c.now_ms);
         write_host(w, h);
         ++t.hosts;
@@ -285,6 +289,7 @@ void cluster_status(const Call& c, JsonWriter& w) {
     w.key("vms");
     w.begin_array();
     for (const Vm& vm : vms) {
+        c.budget.check();
         write_vm(w, vm);
         ++t.vms;
         if (vm.presence != Presence::down && vm.state == "running") {
@@ -320,7 +325,7 @@ void host_vms(const Call& c, JsonWriter& w) {
     w.begin_array();
     if (addr) {
         std::string ip = addr->text();
-        for (const Vm& vm : all_vms(c.store, c.now_ms))
+        for (const Vm& vm : all_vms(c))
             if (on_host(vm, ip)) write_vm(w, vm);
     }
     w.end_array();
@@ -340,6 +345,7 @@ void virt_history(const Call& c, JsonWriter& w) {
     std::vector<Stay> stays;
     c.store.scan(Entity::vm, *c.args.str("hostname"), from - 1, to,
                  [&](const SampleMeta& m, std::string_view) {
+                     c.budget.check();
                      if (stays.empty() || !(stays.back().host == m.agent))
                          stays.push_back({m.agent, m.ts_ms, m.ts_ms, 0});
                      stays.back().last = m.ts_ms;

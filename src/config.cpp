@@ -136,6 +136,26 @@ std::vector<ConfigOption> make_table() {
              c.body_limit = size_t(in_range<uint64_t>(parse_size_bytes(v), 64, 64 << 20, v,
                                                       "a size from 64 to 64M"));
          }},
+        {"max-batch", "100", "most calls in one JSON-RPC batch; a longer batch is refused whole",
+         false, [](C& c, S v) { c.max_batch = size_t(integer(v, 1, 100000)); }},
+        {"reply-limit", "32M",
+         "largest reply (bytes, or with k/M/G); the call that would pass it gets an error",
+         false,
+         [](C& c, S v) {
+             c.reply_limit = size_t(in_range<uint64_t>(parse_size_bytes(v), 1024, uint64_t(4) << 30, v,
+                                                       "a size from 1k to 4G"));
+         }},
+        {"request-timeout", "10s",
+         "longest time one request (a whole batch) may run; then its call gets an error",
+         false,
+         [](C& c, S v) {
+             c.request_timeout_ms = in_range<int64_t>(parse_duration_ms(v), 1, 3600000, v,
+                                                      "a duration from 1ms to 1h");
+         }},
+        {"heavy-calls", "2",
+         "heavy calls (cluster.status, host.vms, descriptions, long ranges) running at once; "
+         "more wait, and one worker is always left to the others",
+         false, [](C& c, S v) { c.heavy_calls = int(integer(v, 1, 256)); }},
         {"log-level", "info", "error, warn, info or debug", false,
          [](C& c, S v) {
              if (!parse_log_level(v.c_str(), c.log_level)) bad(v, "error, warn, info or debug");
@@ -308,6 +328,11 @@ ApiOptions api_options(const Config& c) {
     o.window_ms = c.window_ms;
     o.max_span_ms = c.max_span_ms;
     o.body_limit = c.body_limit;
+    o.max_batch = c.max_batch;
+    o.reply_limit = c.reply_limit;
+    o.request_timeout_ms = c.request_timeout_ms;
+    o.heavy_calls = c.heavy_calls;
+    o.workers = c.workers;
     return o;
 }
 

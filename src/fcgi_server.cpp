@@ -158,6 +158,8 @@ struct FcgiServer::Impl {
             respond(req.out, 405, "only POST\n", "text/plain", "Allow: POST\r\n");
             return;
         }
+        const char* client = FCGX_GetParam("REMOTE_ADDR", req.envp);
+        if (!client) client = "";
         // Read at most body_limit + 1 bytes, whatever CONTENT_LENGTH claims.
         size_t limit = opts.body_limit;
         size_t want = limit + 1;
@@ -167,7 +169,7 @@ struct FcgiServer::Impl {
             unsigned long long n = std::strtoull(cl, &end, 10);
             if (*end == '\0' && errno == 0 && *cl != '-') {
                 if (n > limit) {
-                    HttpReply r = api.too_large();
+                    HttpReply r = api.too_large(client);
                     respond(req.out, r.status, r.body);
                     return;
                 }
@@ -183,11 +185,11 @@ struct FcgiServer::Impl {
         }
         body.resize(got);
         if (got > limit) {
-            HttpReply r = api.too_large();
+            HttpReply r = api.too_large(client);
             respond(req.out, r.status, r.body);
             return;
         }
-        HttpReply r = api.handle(body);
+        HttpReply r = api.handle(body, now_ms(), client);
         respond(req.out, r.status, r.body);
     }
 

@@ -129,6 +129,7 @@ void series(const Call& c, JsonWriter& w) {
     if (!name.empty())
         c.store.scan(kind, name, win.after, win.upto,
                      [&](const SampleMeta& m, std::string_view raw) {
+                         c.budget.check();
                          auto rec = find_record<T>(raw);
                          if (!rec) return;
                          if (kind == Entity::vm && (lead.empty() || !(m.agent == lead_agent))) {
@@ -167,6 +168,7 @@ void host_description(const Call& c, JsonWriter& w) {
     std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.ip < b.ip; });
     w.begin_array();
     for (auto& r : rows) {
+        c.budget.check();
         w.sep();
         w.begin_object();
         w.key("host_ip");
@@ -180,6 +182,7 @@ void host_description(const Call& c, JsonWriter& w) {
 void vm_description(const Call& c, JsonWriter& w) {
     w.begin_array();
     for (auto& e : c.store.entities(Entity::vm)) {  // sorted by hostname bytes
+        c.budget.check();
         w.sep();
         w.begin_object();
         w.key("host_ip");
@@ -279,6 +282,25 @@ void collector_stats(const Call& c, JsonWriter& w) {
     w.end_object();
 }
 
+// ---- cost: which calls wait for a heavy-call slot (limits.h) -----------------------------
+
+bool always(const Call&) { return true; }
+
+// A series over an explicit from/to range longer than the window.
+bool long_range(const Call& c) {
+    auto from = c.args.num("from"), to = c.args.num("to");
+    if (!from && !to) return false;
+    int64_t upto = to ? *to : c.now_ms;
+    return (from ? upto - *from : c.opts.window_ms) > c.opts.window_ms;
+}
+
+// virt.history: its range (max-span unless from/to narrow it) longer than the window.
+bool history_range(const Call& c) {
+    auto from = c.args.num("from"), to = c.args.num("to");
+    int64_t upto = to ? *to : c.now_ms;
+    return (from ? upto - *from : c.opts.max_span_ms) > c.opts.window_ms;
+}
+
 // ---- the table ---------------------------------------------------------------------------
 
 const ParamSpec kIp{"ip", ParamType::string, true, "agent address of the host"};
@@ -293,21 +315,21 @@ const ParamSpec kDerive{"derive", ParamType::flag, false,
 
 #define SFM_HOST_SERIES(name, T, summary) \
     {name, summary, {kIp, kTimestamp, kFrom, kTo, kLimit, kDerive}, series<Entity::host, T>, \
-     host_series_schema<T>}
+     host_series_schema<T>, long_range}
 #define SFM_VM_SERIES(name, T, summary) \
     {name, summary, {kHostname, kTimestamp, kFrom, kTo, kLimit, kDerive}, series<Entity::vm, T>, \
-     vm_series_schema<T>}
+     vm_series_schema<T>, long_range}
 
 const std::vector<MethodSpec> kMethods = {
     {"host.description", "every physical host known, sorted by host_ip", {}, host_description,
-     host_description_schema},
+     host_description_schema, always},
     SFM_HOST_SERIES("host.cpu", HostCpu, "a host's host_cpu records in the window"),
     SFM_HOST_SERIES("host.memory", HostMemory, "a host's host_memory records in the window"),
     SFM_HOST_SERIES("host.disk", HostDiskIo, "a host's host_disk_io records in the window"),
     SFM_HOST_SERIES("host.net", HostNetIo, "a host's host_net_io records in the window"),
     SFM_HOST_SERIES("host.node", VirtNode, "a hypervisor's virt_node records in the window"),
     {"virt.description", "every virtual machine known, sorted by hostname", {}, vm_description,
-     vm_description_schema},
+     vm_description_schema, always},
     SFM_VM_SERIES("virt.cpu", VirtCpu, "a VM's virt_cpu records in the window"),
     SFM_VM_SERIES("virt.memory", VirtMemory, "a VM's virt_memory records in the window"),
     SFM_VM_SERIES("virt.disk", VirtDiskIo, "a VM's virt_disk_io records in the window"),
@@ -315,10 +337,10 @@ const std::vector<MethodSpec> kMethods = {
     {"cluster.status",
      "the whole cluster now: every host (state, cpu, memory, disk, network, VMs, over-commit), "
      "every VM, and totals",
-     {}, cluster_status, any_object_schema},
-    {"host.vms", "the VMs on a host now", {kIp}, host_vms, any_array_schema},
+     {}, cluster_status, any_object_schema, always},
+    {"host.vms", "the VMs on a host now", {kIp}, host_vms, any_array_schema, always},
     {"virt.history", "which hypervisors a VM ran on and when (live migration made visible)",
-     {kHostname, kFrom, kTo}, virt_history, any_array_schema},
+     {kHostname, kFrom, kTo}, virt_history, any_array_schema, history_range},
     {"collector.stats", "the collector's own counters, per-agent datagram accounting, store use", {},
      collector_stats, any_object_schema},
     {"rpc.discover", "this API as an OpenRPC document", {}, rpc_discover, any_object_schema},

@@ -41,7 +41,8 @@ struct Fixture {
     TempDir dir;
     Store store{{dir / "db", 64 << 20, 7 * 86400000LL}};
     Stats stats;
-    Api api{ApiOptions{}, store, stats};
+    Api api;
+    explicit Fixture(const ApiOptions& opts = {}) : api(opts, store, stats) {}
 
     void ingest(const std::string& agent, int64_t ts, uint32_t seq, const std::string& vm = "web01") {
         HostCpu cpu;
@@ -454,4 +455,103 @@ TEST_CASE("collector.stats says how many days of raw samples the store holds at 
     s = store();
     CHECK(std::abs(s["raw_days_map_holds"].asDouble() - days * 100) <= 0.005);
     CHECK(s["raw_days_held"].asDouble() == 7);
+
+// ---- limits (limits.h): each refusal has its documented error and its counter -------------
+
+namespace {
+std::string cpu_call(int id, const std::string& extra = "") {
+    return R"({"jsonrpc":"2.0","method":"host.cpu","params":{"ip":"10.0.0.1","timestamp":20000)" + extra +
+           R"(},"id":)" + std::to_string(id) + "}";
+}
+}  // namespace
+
+TEST_CASE("a batch longer than max-batch is refused whole with -32600 naming the limit") {
+    ApiOptions o;
+    o.max_batch = 3;
+    Fixture f(o);
+    f.ingest("10.0.0.1", 1000, 1);
+    Json::Value ok = f.rpc("[" + cpu_call(1) + "," + cpu_call(2) + "," + cpu_call(3) + "]");
+    REQUIRE(ok.isArray());
+    CHECK(ok.size() == 3);
+    Json::Value v = f.rpc("[" + cpu_call(1) + "," + cpu_call(2) + "," + cpu_call(3) + "," + cpu_call(4) + "]");
+    REQUIRE(v.isObject());  // one error for the request, not one per call: nothing ran
+    CHECK(v["error"]["code"].asInt() == -32600);
+    CHECK(v["error"]["data"]["max_batch"].asInt() == 3);
+    CHECK(v["id"].isNull());
+    CHECK(f.stats.requests_refused.batch_too_long == 1);
+    CHECK(f.rpc(R"({"jsonrpc":"2.0","method":"collector.stats","id":1})")["result"]["requests_refused"]
+              ["batch_too_long"].asInt() == 1);
+}
+
+TEST_CASE("the call whose result would pass reply-limit gets -32001; earlier calls keep their answers") {
+    ApiOptions o;
+    o.reply_limit = 3000;
+    Fixture f(o);
+    for (int i = 1; i <= 10; ++i) f.ingest("10.0.0.1", i * 1000, uint32_t(i));
+    std::string body = f.call("[" + cpu_call(1, R"(,"limit":1)") + "," + cpu_call(2) + "," +
+                              cpu_call(3, R"(,"limit":1)") + "]");
+    Json::Value v = parse(body);
+    REQUIRE(v.size() == 3);
+    CHECK(v[0]["result"].size() == 1);  // answered before the limit: kept
+    CHECK(v[1]["error"]["code"].asInt() == -32001);
+    CHECK(v[1]["error"]["message"].asString() == "Reply too large");
+    CHECK(v[1]["error"]["data"]["reply_limit"].asInt() == 3000);
+    Json::Value narrow = v[1]["error"]["data"]["narrow_with"];
+    REQUIRE(narrow.size() == 3);
+    CHECK(narrow[0].asString() == "from");
+    CHECK(narrow[2].asString() == "limit");
+    CHECK(v[2]["error"]["code"].asInt() == -32001);  // not run, though it would have fitted
+    CHECK(v[1]["id"].asInt() == 2);
+    CHECK(v[2]["id"].asInt() == 3);
+    CHECK(body.size() < 3000 + 2 * 1000);  // results within the limit, plus two error objects
+    CHECK(f.stats.requests_refused.reply_limit == 1);  // one request, counted once
+    // the same call alone, narrowed, fits
+    CHECK(f.rpc(cpu_call(4, R"(,"limit":2)"))["result"].size() == 2);
+}
+
+TEST_CASE("a call past request-timeout gets -32002, and so does the rest of its batch") {
+    ApiOptions o;
+    o.request_timeout_ms = 0;  // the deadline has passed when the first call starts
+    Fixture f(o);
+    f.ingest("10.0.0.1", 1000, 1);
+    Json::Value v = f.rpc("[" + cpu_call(1) + "," + R"({"jsonrpc":"2.0","method":"cluster.status","id":2}])");
+    REQUIRE(v.size() == 2);
+    for (const Json::Value& r : v) {
+        CHECK(r["error"]["code"].asInt() == -32002);
+        CHECK(r["error"]["message"].asString() == "Request timeout");
+        CHECK(r["error"]["data"]["request_timeout_ms"].asInt() == 0);
+    }
+    CHECK(f.stats.requests_refused.timeout == 1);
+    // invalid params are still told as such: the limits apply to work, not to validation
+    CHECK(f.rpc(R"({"jsonrpc":"2.0","method":"host.cpu","params":{},"id":3})")["error"]["code"].asInt() ==
+          -32602);
+}
+
+TEST_CASE("a body over body-limit is counted as a refusal") {
+    Fixture f;
+    f.api.too_large("192.0.2.1");
+    CHECK(f.stats.requests_refused.body_too_large == 1);
+}
+
+TEST_CASE("heavy calls are those that walk every host or VM, or a range longer than the window") {
+    Fixture f;
+    Store& st = f.store;
+    ApiOptions o;
+    Budget b(std::string(), SIZE_MAX, SteadyClock::time_point::max());
+    auto heavy = [&](const char* method, Args a) {
+        const MethodSpec* m = find_method(method);
+        REQUIRE(m);
+        return m->heavy && m->heavy(Call{st, f.stats, o, 10'000'000, a, b});
+    };
+    Args none;
+    for (const char* m : {"cluster.status", "host.vms", "host.description", "virt.description"})
+        CHECK(heavy(m, none));
+    for (const char* m : {"host.cpu", "virt.memory", "collector.stats", "rpc.discover"}) CHECK(!heavy(m, none));
+    Args day, ten_minutes;
+    day.values["from"] = int64_t(10'000'000 - 86'400'000 / 2);
+    ten_minutes.values["from"] = int64_t(10'000'000 - 600'000);
+    CHECK(heavy("host.cpu", day));
+    CHECK(!heavy("host.cpu", ten_minutes));
+    CHECK(heavy("virt.history", none));  // max-span by default
+    CHECK(!heavy("virt.history", ten_minutes));
 }

@@ -5,12 +5,18 @@
 // Caveats:
 //  - handle() never throws: every failure becomes a JSON-RPC error object.
 //  - Thread-safe: any number of workers may call handle() at once.
+//  - Every request's cost is bounded (limits.h): at most max_batch calls, a reply of at most
+//    reply_limit bytes (plus the error objects of the calls refused), request_timeout_ms of
+//    work, and heavy calls in at most heavy_calls workers at once. A refused request is
+//    counted in Stats::requests_refused and logged (one line, rate-limited).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "sflow_monitor/limits.h"
 #include "sflow_monitor/stats.h"
 #include "sflow_monitor/store.h"
 
@@ -23,6 +29,11 @@ struct ApiOptions {
     int64_t max_span_ms = 86400000;       // from/to ranges
     size_t body_limit = 64 * 1024;        // bytes
     int max_depth = 64;                   // JSON nesting
+    size_t max_batch = 100;               // calls in one batch
+    size_t reply_limit = 32 << 20;        // bytes of results in one reply
+    int64_t request_timeout_ms = 10000;   // from the body's arrival to the last call's end
+    int heavy_calls = 2;                  // heavy calls running at once
+    int workers = 4;                      // the server's: at most workers - 1 wait for heavy_calls
 };
 
 class RequestStats;  // metrics.h
@@ -35,19 +46,25 @@ struct HttpReply {
 class Api {
 public:
     // requests: where each JSON-RPC request is counted and timed, by method (none when null)
-    Api(const ApiOptions& opts, const Store& store, const Stats& stats,
-        RequestStats* requests = nullptr);
-    HttpReply handle(std::string_view body, int64_t now_ms) const;
+    Api(const ApiOptions& opts, const Store& store, Stats& stats, RequestStats* requests = nullptr);
+    ~Api();
+    // `client` names the peer in the log line of a refused request.
+    HttpReply handle(std::string_view body, int64_t now_ms, std::string_view client = {}) const;
     HttpReply handle(std::string_view body) const;  // now = the system clock
-    // The JSON-RPC error reply for a body over the limit (the server does not read it).
-    HttpReply too_large() const;
+    // The JSON-RPC error reply for a body over the limit (the server does not read it);
+    // counted and logged as a refusal.
+    HttpReply too_large(std::string_view client = {}) const;
     const ApiOptions& options() const { return opts_; }
 
 private:
+    void refused(RefusalReason why, std::string_view client, const std::string& detail) const;
+
     ApiOptions opts_;
     const Store& store_;
-    const Stats& stats_;
+    Stats& stats_;
     RequestStats* requests_;
+    std::unique_ptr<HeavyGate> gate_;
+    std::unique_ptr<RefusalLog> refusal_log_;
 };
 
 }  // namespace sfm

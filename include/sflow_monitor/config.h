@@ -43,6 +43,10 @@ struct Config {
     int64_t window_ms = 0;
     int64_t max_span_ms = 0;
     size_t body_limit = 0;  // bytes
+    size_t max_batch = 0;   // calls
+    size_t reply_limit = 0;  // bytes
+    int64_t request_timeout_ms = 0;
+    int heavy_calls = 0;
     LogLevel log_level = LogLevel::info;
     std::string fcgi_listen;  // "" (fd 0 from spawn-fcgi), "unix:PATH" or "HOST:PORT"
     std::vector<std::string> allow_agent;  // CIDRs; empty = every agent

@@ -16,6 +16,7 @@
 
 #include "sflow_monitor/api.h"
 #include "sflow_monitor/json.h"
+#include "sflow_monitor/limits.h"
 
 namespace sfm {
 
@@ -57,6 +58,7 @@ struct Call {
     const ApiOptions& opts;
     int64_t now_ms;
     const Args& args;
+    const Budget& budget;  // check() once per item of any loop the store's contents size
 };
 
 struct MethodSpec {
@@ -65,6 +67,9 @@ struct MethodSpec {
     std::vector<ParamSpec> params;  // in positional order
     void (*run)(const Call&, JsonWriter&);
     void (*result_schema)(JsonWriter&);  // writes the result's JSON Schema, for rpc.discover
+    // Whether this call, with its arguments, is heavy (waits for a HeavyGate slot): it walks
+    // every host or VM, or a range longer than the window. nullptr: never.
+    bool (*heavy)(const Call&) = nullptr;
 };
 
 const std::vector<MethodSpec>& method_table();

@@ -51,6 +51,20 @@ struct DatagramsRejected {
     }
 };
 
+// API requests refused by a limit (limits.h), one count per request, by the reason of its
+// first refusal (docs/api.md, Errors). Api::refused() indexes them by RefusalReason.
+struct RequestsRefused {
+    Counter body_too_large{0}, batch_too_long{0}, reply_limit{0}, timeout{0}, busy{0};
+    template <class S, class V>
+    static void fields(S& s, V& v) {
+        SFM_COUNTER(body_too_large, "requests whose body was over body-limit");
+        SFM_COUNTER(batch_too_long, "batches of more calls than max-batch, refused whole");
+        SFM_COUNTER(reply_limit, "requests whose reply would have passed reply-limit");
+        SFM_COUNTER(timeout, "requests that ran past request-timeout");
+        SFM_COUNTER(busy, "requests with a heavy call refused because heavy-calls were busy");
+    }
+};
+
 struct Stats {
     int64_t started_ms = 0;
     Counter datagrams_received{0};
@@ -69,6 +83,7 @@ struct Stats {
     Counter store_commits{0};
     Counter store_errors{0};
     Counter samples_purged{0};
+    RequestsRefused requests_refused;
 
     template <class S, class V>
     static void fields(S& s, V& v) {
@@ -88,6 +103,7 @@ struct Stats {
         SFM_COUNTER(store_commits, "store write transactions committed");
         SFM_COUNTER(store_errors, "store writes and purges that failed");
         SFM_COUNTER(samples_purged, "samples purged for being older than retention");
+        v.group("requests_refused", s.requests_refused);
     }
 
     // per-agent figures (under mutex: touched once per datagram)
