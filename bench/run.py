@@ -10,6 +10,9 @@ ceiling measured on this machine in the same run (docs/performance.md says what 
               build/bench-fcgi-echo returning a body of the same size.
   3. query while ingesting at 20% of the highest lossless rate.
   4. service RSS before and after BENCH_RSS_REQUESTS requests; bytes on disk per sample.
+  5. fair share (issue 16): on a store of 1,000 hosts × 30 VMs, a light client (wrk -c1,
+     host.cpu of 20 records) alone, then while 4 clients (wrk -c4) hammer cluster.status;
+     `bench/run.py --fair-share` (make bench-fair) runs this row alone and prints it.
 
 Prints one table and rewrites the part of docs/performance.md between its bench markers.
 The stacks (nginx + spawn-fcgi + service, or + the echo responder) are test/e2e/harness.py's,
@@ -22,6 +25,7 @@ Environment (defaults in brackets):
   BENCH_RSS_REQUESTS   requests between the two RSS readings [1000000]
   BENCH_CONNECTIONS    wrk connections [50]
   BENCH_QUERY_ROUNDS   wrk runs of the service and of the echo, alternated, per store [3]
+  BENCH_FAIR_S         seconds of each fair-share run [BENCH_STEP_S]
   BENCH_DOC            the file to update [docs/performance.md]; "-" for none
 Every run also saves its figures to $BUILD/bench-results.json;
 `bench/run.py --report FILE` prints (and writes into BENCH_DOC) the table from such a file.
@@ -156,16 +160,17 @@ def du_bytes(path):
 class ServiceStack(Stack):
     """The harness's stack with production-like options; optionally a store filled first."""
 
-    def __init__(self, map_mib, fill_samples=0, fill_end_ms=0):
+    def __init__(self, map_mib, fill_samples=0, fill_end_ms=0, hosts=HOSTS, vms=VMS):
         super().__init__(options={"flush-ms": "1000", "map-size": str(map_mib), "retention": "3650d",
                                   "workers": WORKERS, **({"backlog": os.environ["BENCH_BACKLOG"]} if os.environ.get("BENCH_BACKLOG") else {})})
         self.map_mib, self.fill_samples, self.fill_end_ms = map_mib, fill_samples, fill_end_ms
+        self.hosts, self.vms = hosts, vms
         self.fill_line = ""
 
     def start_service(self):
         if self.fill_samples and self.service is None and not os.path.exists(self.data_dir):
             cmd = [tool("bench-fill"), "--dir", self.data_dir, "--samples", str(self.fill_samples),
-                   "--hosts", str(HOSTS), "--vms", str(VMS), "--interval-ms", str(INTERVAL_MS),
+                   "--hosts", str(self.hosts), "--vms", str(self.vms), "--interval-ms", str(INTERVAL_MS),
                    "--end-ms", str(self.fill_end_ms), "--map-size", str(self.map_mib)]
             log(" ".join(cmd[1:]))
             self.fill_line = subprocess.check_output(cmd, text=True).strip()
@@ -430,6 +435,92 @@ def query_phase(samples, body, end_ms, with_rss_and_ingest, ingest_rate):
     return out
 
 
+# ---- fair share (issue 16) -------------------------------------------------------------------
+
+FAIR_HOSTS, FAIR_VMS, FAIR_ROUNDS = 1000, 30, 20  # 20 rounds 30 s apart: host.cpu has 20 records
+FAIR_S = float(os.environ.get("BENCH_FAIR_S", str(STEP_S)))
+FAIR_HEAVY = 4
+
+
+def wrk_light_and_heavy(stack, light_body, heavy_body, seconds, heavy_clients):
+    """wrk -c1 with light_body, and (when heavy_clients) wrk -c<heavy_clients> with heavy_body
+    at the same time; returns (light figures, heavy figures or None)."""
+    def cmd(conns, secs):
+        return ["wrk", "-t1", "-c%d" % conns, "-d%ds" % secs, "--latency", "-s", LUA, stack.url()]
+    heavy = None
+    if heavy_clients:
+        heavy = subprocess.Popen(cmd(heavy_clients, round(seconds) + 2),
+                                 env=dict(os.environ, BENCH_BODY=heavy_body),
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(1)  # the heavy clients are at it before the light one starts
+    try:
+        light = subprocess.run(cmd(1, round(seconds)), env=dict(os.environ, BENCH_BODY=light_body),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=True).stdout
+    finally:
+        heavy_out = heavy.communicate(timeout=seconds + 60)[0] if heavy else None
+
+    def figures(out):
+        return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+                "p50": to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)),
+                "p99": to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)),
+                "requests": int(re.search(r"(\d+) requests in", out).group(1))}
+    return figures(light), (figures(heavy_out) if heavy_out else None)
+
+
+def fair_share_phase():
+    """The light client's latency alone and while FAIR_HEAVY clients hammer cluster.status."""
+    end_ms = int(time.time() * 1000) // 1000 * 1000
+    samples = FAIR_HOSTS * (FAIR_VMS + 1) * FAIR_ROUNDS
+    stack = started(lambda: ServiceStack(max(1024, samples * 1500 // (1 << 20)), samples, end_ms,
+                                         FAIR_HOSTS, FAIR_VMS))
+    out = {"hosts": FAIR_HOSTS, "vms": FAIR_VMS, "heavy_clients": FAIR_HEAVY, "seconds": FAIR_S,
+           "heavy_calls": stack.options.get("heavy-calls", "2"), "workers": WORKERS}
+    try:
+        out["fill"] = stack.fill_line
+        light = query_body(end_ms)
+        heavy = json.dumps({"jsonrpc": "2.0", "method": "cluster.status", "id": 1})
+        out["light_bytes"] = reply_bytes(stack, light)
+        t = time.monotonic()
+        status, _, payload = stack.http(heavy.encode())
+        out["heavy_ms"] = 1000 * (time.monotonic() - t)
+        out["heavy_bytes"] = len(payload)
+        settle_disk()
+        wrk_light_and_heavy(stack, light, heavy, 2, 0)  # warm-up
+        out["alone"], _ = wrk_light_and_heavy(stack, light, heavy, FAIR_S, 0)
+        s0 = stack.stats()["requests_refused"]
+        out["loaded"], out["heavy"] = wrk_light_and_heavy(stack, light, heavy, FAIR_S, FAIR_HEAVY)
+        s1 = stack.stats()["requests_refused"]
+        out["busy"] = s1["busy"] - s0["busy"]
+        out["timeout"] = s1["timeout"] - s0["timeout"]
+    finally:
+        finished(stack)
+    return out
+
+
+def fair_rows(f):
+    L = ["**Fair share** (issue 16): a light client (wrk -t1 -c1, host.cpu of 20 records, "
+         "%d-byte reply) alone, then while %d clients (wrk -t1 -c%d) hammer cluster.status "
+         "(%d-byte reply, %.0f ms alone) on a store of %d hosts × %d VMs; %g s each; "
+         "workers %s, heavy-calls %s" % (
+             f["light_bytes"], f["heavy_clients"], f["heavy_clients"], f["heavy_bytes"], f["heavy_ms"],
+             f["hosts"], f["vms"], f["seconds"], f["workers"], f["heavy_calls"]), ""]
+    L.append("| light client | requests/s | p50 ms | p99 ms | cluster.status answered /s | "
+             "refused busy (-32003) | timed out |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|")
+    a, l, h = f["alone"], f["loaded"], f["heavy"]
+    L.append("| alone | %.0f | %.2f | %.2f | - | - | - |" % (a["rps"], a["p50"], a["p99"]))
+    answered = (h["requests"] - f["busy"] - f["timeout"]) / max(f["seconds"], 1)
+    L.append("| %d clients hammering cluster.status | %.0f | %.2f | %.2f | %.1f | %d of %d | %d |" % (
+        f["heavy_clients"], l["rps"], l["p50"], l["p99"], answered, f["busy"], h["requests"], f["timeout"]))
+    return L
+
+
+def fair_goal(f):
+    p99 = f["loaded"]["p99"]
+    return ("host.cpu p99 <= 10 ms while %d clients hammer cluster.status (issue 16)" % f["heavy_clients"],
+            p99 <= 10, "%.2f ms" % p99)
+
+
 # ---- report ----------------------------------------------------------------------------------
 
 def pct(a, b):
@@ -495,6 +586,9 @@ def report(r):
             pct(lg["query"]["rps"], sm["query"]["rps"]), pct(lg["query"]["rps"], lg["ceiling"]["rps"]),
             pct(sm["query"]["rps"], sm["ceiling"]["rps"])))
     L.append("")
+    if r.get("fair"):
+        L.extend(fair_rows(r["fair"]))
+        L.append("")
     L.append("**Memory and disk**")
     L.append("")
     L.append("- Service RSS %d KiB before and %d KiB after %d requests: %+d KiB." % (
@@ -508,7 +602,7 @@ def report(r):
     L.append("- Store written by the ingest steps: %d samples, %d bytes, %.0f bytes per sample." % (
         ig["samples"], ig["disk"], ig["per_sample"]))
     L.append("")
-    L.append("**Goals** (issue 4)")
+    L.append("**Goals** (issue 4; the fair-share row: issue 16)")
     L.append("")
     for line in goals(r):
         L.append("- " + line)
@@ -530,6 +624,8 @@ def goals(r):
     if lg:
         s = share(lg["query"]["rps"], sm["query"]["rps"])
         rows.append(("requests/s with %s >= 90%% of those with 1M" % stores[1][0], s >= 90, "%.1f%%" % s))
+    if r.get("fair"):
+        rows.append(fair_goal(r["fair"]))
     rss_kib = sm["rss_after"] - sm["rss_before"]
     rows.append(("RSS growth over %d requests < 5 MB" % sm["rss_requests"], rss_kib < 5 * 1024,
                  "%+d KiB" % rss_kib))
@@ -556,6 +652,14 @@ def main():
             text = report(json.load(f))
         print(text)
         write_doc(text)
+        return
+    if sys.argv[1:2] == ["--fair-share"]:  # the fair-share row alone, printed, no doc written
+        f = fair_share_phase()
+        print("\n".join(fair_rows(f)))
+        name, ok, figure = fair_goal(f)
+        print("\n- %s: %s, %s" % (name, figure, "met" if ok else "missed"))
+        with open(os.path.join(BUILD, "bench-fair.json"), "w") as fp:
+            json.dump(f, fp, indent=1)
         return
     for name in ("sflow-monitor", "sflow-gen", "bench-udp-sink", "bench-fcgi-echo", "bench-fill"):
         if not os.access(tool(name), os.X_OK):
@@ -602,6 +706,8 @@ def main():
     if LARGE > SMALL:
         log("query: %d samples" % LARGE)
         r["large"] = query_phase(LARGE, body, end_ms, False, 0)
+    log("fair share: %d hosts x %d VMs" % (FAIR_HOSTS, FAIR_VMS))
+    r["fair"] = fair_share_phase()
     r["load_end"] = loadavg()
     r["elapsed"] = time.monotonic() - t0
     with open(os.path.join(BUILD, "bench-results.json"), "w") as f:
