@@ -455,6 +455,7 @@ TEST_CASE("collector.stats says how many days of raw samples the store holds at 
     s = store();
     CHECK(std::abs(s["raw_days_map_holds"].asDouble() - days * 100) <= 0.005);
     CHECK(s["raw_days_held"].asDouble() == 7);
+}
 
 // ---- limits (limits.h): each refusal has its documented error and its counter -------------
 
