@@ -626,31 +626,54 @@ struct Exporter::Impl {
     const Stats& stats;
     const RequestStats* requests;
 
-    mutable std::mutex mu;  // guards index and built_ms; one rebuild at a time
-    mutable std::shared_ptr<const HostIndex> index;
-    mutable int64_t built_ms = 0;
-
     Impl(const ExporterOptions& o, const Store& st, const Stats& s, const RequestStats* r)
         : opts(o), store(st), stats(s), requests(r) {}
 
-    // The index, rebuilt when older than index_ms, or (at most once a second) when asked for
-    // an agent it does not hold yet.
-    std::shared_ptr<const HostIndex> host_index(int64_t now, const Address* want = nullptr) const {
-        std::lock_guard<std::mutex> lock(mu);
-        bool stale = !index || now - built_ms >= opts.index_ms || now < built_ms ||
-                     (want && !index->count(*want) && now - built_ms >= 1000);
-        if (stale) {
-            auto fresh = std::make_shared<HostIndex>();
-            for (const EntityInfo& e : store.entities(Entity::host)) {
-                HostEntry& h = (*fresh)[Address::from_raw(e.name)];
-                h.hostname = std::string(host_descr(store, e).hostname.value);
-                h.last_ms = e.last.ts_ms;
-            }
-            for (const EntityInfo& e : store.entities(Entity::vm)) (*fresh)[e.last.agent].vms.push_back(e.name);
-            index = std::move(fresh);
-            built_ms = now;
+    mutable std::mutex mu;  // guards index, built_ms and rebuilding
+    mutable std::shared_ptr<const HostIndex> index;
+    mutable int64_t built_ms = 0;
+    mutable bool rebuilding = false;
+
+    HostIndex build() const {
+        HostIndex fresh;
+        for (const EntityInfo& e : store.entities(Entity::host)) {
+            HostEntry& h = fresh[Address::from_raw(e.name)];
+            h.hostname = std::string(host_descr(store, e).hostname.value);
+            h.last_ms = e.last.ts_ms;
         }
-        return index;
+        for (const EntityInfo& e : store.entities(Entity::vm)) fresh[e.last.agent].vms.push_back(e.name);
+        return fresh;
+    }
+
+    // The index, rebuilt when older than index_ms, or (at most once a second) when asked for
+    // an agent it does not hold yet. One thread rebuilds; the others go on with the index
+    // they have meanwhile (scrapes never wait for a rebuild but the very first).
+    std::shared_ptr<const HostIndex> host_index(int64_t now, const Address* want = nullptr) const {
+        {
+            std::unique_lock<std::mutex> lock(mu);
+            bool stale = !index || now - built_ms >= opts.index_ms || now < built_ms ||
+                         (want && !index->count(*want) && now - built_ms >= 1000);
+            if (!stale || (rebuilding && index)) return index;
+            if (!rebuilding) {
+                rebuilding = true;
+                lock.unlock();
+                std::shared_ptr<const HostIndex> fresh;
+                try {
+                    fresh = std::make_shared<const HostIndex>(build());
+                } catch (...) {
+                    std::lock_guard<std::mutex> again(mu);
+                    rebuilding = false;
+                    throw;
+                }
+                std::lock_guard<std::mutex> again(mu);
+                index = std::move(fresh);
+                built_ms = now;
+                rebuilding = false;
+                return index;
+            }
+        }
+        // no index yet and another thread is building the first: build one of our own
+        return std::make_shared<const HostIndex>(build());
     }
 };
 

@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""Prometheus exposition figures for docs/performance.md (not part of make test or make bench):
+a store filled by bench-fill with HOSTS hypervisors x VMS VMs, the service and nginx started as
+the e2e tests start them, then
+
+  - a full round of per-target scrapes (GET /metrics?target=AGENT_IP for every hypervisor,
+    through nginx, CLIENTS at once): the service's CPU time for the round (utime + stime from
+    /proc) and the round's wall time;
+  - one target's scrape through nginx: latency percentiles over the round's requests;
+  - GET /metrics (the collector's own) and GET /prometheus/targets, once each;
+  - ingest with and without scrapes: sflow-gen sends INGEST_RATE datagrams/s for
+    INGEST_SECONDS, once alone and once while a full round of scrapes runs every 5 s; the
+    datagrams lost (sent - received) each time.
+
+    BUILD=build /usr/bin/python3 bench/prometheus.py [--hosts 1000] [--vms 30] [--rounds 3]
+"""
+
+import argparse
+import http.client
+import os
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "e2e"))
+from harness import BUILD, Stack  # noqa: E402
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class FilledStack(Stack):
+    def __init__(self, hosts, vms, samples_per_entity, **kw):
+        super().__init__(**kw)
+        self.fill = (hosts, vms, samples_per_entity)
+
+    def start_service(self):
+        hosts, vms, n = self.fill
+        t = time.monotonic()
+        out = subprocess.run([os.path.join(BUILD, "bench-fill"), "--dir", self.data_dir,
+                              "--samples", str(hosts * (vms + 1) * n), "--hosts", str(hosts),
+                              "--vms", str(vms), "--interval-ms", "30000",
+                              "--map-size", self.options["map-size"]],
+                             check=True, capture_output=True, text=True).stdout.strip()
+        print("%s (%.0f s)" % (out, time.monotonic() - t))
+        super().start_service()
+
+
+def scrape_round(stack, targets, clients):
+    lat, lock, todo = [], threading.Lock(), list(targets)
+    sizes = []
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", stack.http_port, timeout=60)
+        while True:
+            with lock:
+                if not todo:
+                    break
+                ip = todo.pop()
+            t = time.perf_counter()
+            conn.request("GET", "/metrics?target=" + ip, headers={"Accept": "text/plain"})
+            r = conn.getresponse()
+            body = r.read()
+            dt = time.perf_counter() - t
+            assert r.status == 200 and body, (ip, r.status)
+            with lock:
+                lat.append(dt)
+                sizes.append(len(body))
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    pid = stack.service.pid
+    c0, t0 = cpu_seconds(pid), time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return cpu_seconds(pid) - c0, time.perf_counter() - t0, sorted(lat), sizes
+
+
+def pct(xs, p):
+    return xs[min(len(xs) - 1, int(len(xs) * p))]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hosts", type=int, default=1000)
+    ap.add_argument("--vms", type=int, default=30)
+    ap.add_argument("--samples-per-entity", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--ingest-rate", type=int, default=50000)
+    ap.add_argument("--ingest-seconds", type=int, default=10)
+    a = ap.parse_args()
+    stack = FilledStack(a.hosts, a.vms, a.samples_per_entity,
+                        options={"map-size": "4096", "workers": "4", "retention": "30d"})
+    stack.start()
+    try:
+        # bench-fill's agents are sflow-gen's: 10.0.0.1 + host index
+        targets = [".".join(str((0x0A000001 + h) >> s & 255) for s in (24, 16, 8, 0)) for h in range(a.hosts)]
+        status, _, body = stack.http(method="GET", path="/metrics?target=" + targets[0])
+        assert status == 200 and body.count(b"libvirt_domain_info_vstate{") == a.vms, body[:300]
+        print("store: %d hosts x %d VMs, %d samples each; %d workers; %d clients at once" % (
+            a.hosts, a.vms, a.samples_per_entity, 4, a.clients))
+        for r in range(a.rounds):
+            cpu, wall, lat, sizes = scrape_round(stack, targets, a.clients)
+            print("round %d: %d scrapes, service CPU %.3f s, wall %.2f s; latency median %.2f ms, "
+                  "p90 %.2f ms, p99 %.2f ms, max %.2f ms; %d bytes each" % (
+                      r + 1, len(lat), cpu, wall, 1000 * pct(lat, 0.5), 1000 * pct(lat, 0.9),
+                      1000 * pct(lat, 0.99), 1000 * lat[-1], sum(sizes) // len(sizes)))
+        for path in ("/metrics", "/prometheus/targets"):
+            t = time.perf_counter()
+            status, _, body = stack.http(method="GET", path=path)
+            print("%s: %.1f ms, %d bytes" % (path, 1000 * (time.perf_counter() - t), len(body)))
+        t = time.perf_counter()
+        stack.call("collector.stats")
+        print("collector.stats (JSON-RPC, for comparison): %.1f ms" % (1000 * (time.perf_counter() - t)))
+        for scraping in (False, True):
+            received = stack.datagrams_received()
+            stop = threading.Event()
+            rounds = [0]
+
+            def scraper():
+                while not stop.is_set():
+                    t = time.monotonic()
+                    scrape_round(stack, targets, a.clients)
+                    rounds[0] += 1
+                    stop.wait(max(0, 5 - (time.monotonic() - t)))
+            th = threading.Thread(target=scraper)
+            if scraping:
+                th.start()
+            gen = subprocess.run([os.path.join(BUILD, "sflow-gen"), "--hosts", "1000", "--vms", "4",
+                                  "--rounds", "10", "--rate", str(a.ingest_rate), "--duration",
+                                  str(a.ingest_seconds), "--dest", "127.0.0.1:%d" % stack.udp_port],
+                                 check=True, capture_output=True, text=True).stderr
+            sent = int(gen.rsplit("sent ", 1)[1].split()[0])
+            time.sleep(1)  # let the receiver drain the socket (a figure, not an assertion)
+            stop.set()
+            if scraping:
+                th.join()
+            got = stack.datagrams_received() - received
+            print("ingest %d datagrams/s for %d s%s: sent %d, received %d, lost %d (%.3f%%)" % (
+                a.ingest_rate, a.ingest_seconds,
+                ", %d full scrape rounds meanwhile" % rounds[0] if scraping else ", no scrapes",
+                sent, got, sent - got, 100.0 * (sent - got) / sent))
+    finally:
+        stack.stop()
+        stack.cleanup(False)
+
+
+if __name__ == "__main__":
+    main()
