@@ -7,9 +7,10 @@
 //    looks each family up there by name, and docs/prometheus.md is checked against it.
 //  - No exposition timestamps: Prometheus stamps each scrape itself, so its staleness handling
 //    works. A host or VM whose newest sample is older than 3 polling intervals is left out.
-//  - Which VMs run on which hypervisor is cached for at most ExporterOptions::index_ms (and
-//    rebuilt at once when the store's entity count changes): a VM that moved shows under its
-//    new hypervisor within that time, never under two.
+//  - Which VMs run on which hypervisor is indexed for at most ExporterOptions::index_ms (an
+//    agent the index does not hold yet makes it rebuild, at most once a second; one thread
+//    rebuilds while the others use the index they have): a VM that moved shows under its new
+//    hypervisor within that time, and never under two (each VM's newest sample is checked).
 //  - Thread-safe: any number of workers may call get() at once.
 #pragma once
 
