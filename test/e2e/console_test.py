@@ -220,6 +220,45 @@ def the_vm_view_charts_every_record_and_where_the_vm_ran():
 
 
 @suite.test
+def long_ranges_render_without_fetching_raw_samples():
+    # 6 h is fetched raw; 24 h and 7 d with server-side step, or slices capped by limit.
+    for r in ["15m", "6h", "24h", "7d"]:
+        browser.go("#/host/%s?range=%s" % (HOSTS[1], r))
+        browser.wait_ready()
+        charts = chart_points()
+        assert all(c["points"] > 0 for c in charts.values()), (r, charts)
+        if r in ("24h", "7d"):
+            assert all(c["points"] <= 2000 for c in charts.values()), (r, charts)
+    browser.go("#/vm/%s?range=7d" % VMS[1])
+    browser.wait_ready()
+    stays = browser.js("return [...document.querySelectorAll('.stays li')].map(li => li.dataset.hostIp)")
+    assert stays == ["10.0.0.1", "10.0.0.2"], stays
+    browser.screenshot("vm-7d")
+
+
+@suite.test
+def the_keyboard_reaches_the_sort_buttons_and_the_hosts_links():
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+    browser.go("#/")
+    browser.wait_ready()
+    browser.js("document.activeElement.blur()")
+    reached = []
+    for _ in range(40):
+        ActionChains(browser.driver).send_keys(Keys.TAB).perform()
+        reached.append(browser.js("const e = document.activeElement;"
+                                  "return e.tagName + ' ' + (e.getAttribute('href') || e.textContent.trim())"))
+        if reached[-1].startswith("A #/host/"):
+            break
+    assert reached[-1].startswith("A #/host/"), reached
+    assert any(r.startswith("BUTTON Host") for r in reached), reached  # a sortable header
+    ActionChains(browser.driver).send_keys(Keys.ENTER).perform()
+    browser.wait(lambda: browser.js("return document.title").startswith("Host "), "the host view")
+    browser.wait_ready()
+    assert browser.js("return location.hash").startswith("#/host/")
+
+
+@suite.test
 def the_collector_view_shows_collector_stats():
     browser.go("#/collector")
     browser.wait_ready()

@@ -11,6 +11,7 @@ import { SERIES } from './keys.js';
 import { tick, time } from './format.js';
 
 const css = name => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+const SPARSE = 60;
 const PALETTE = ['--c1', '--c2', '--c3', '--c4', '--c5', '--c6', '--c7'];
 
 function flagged(rec) {
@@ -126,7 +127,11 @@ export class TimeChart {
         this.span = to - from;
         this.chart.options.scales.x.min = from;
         this.chart.options.scales.x.max = to;
-        this.series.forEach((s, i) => { this.chart.data.datasets[i].data = points(records, s.value); });
+        this.series.forEach((s, i) => {
+            const ds = this.chart.data.datasets[i];
+            ds.data = points(records, s.value);
+            ds.pointRadius = records.length <= SPARSE ? 2 : 0;  // few points: show each one
+        });
         this.chart.update('none');
         this.canvas.dataset.points = String(records.length);
         this.canvas.dataset.from = String(from);

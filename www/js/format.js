@@ -53,7 +53,9 @@ export function time(ms) {
 export function tick(ms, spanMs) {
     const d = new Date(ms);
     const hm = pad(d.getHours()) + ':' + pad(d.getMinutes());
-    return spanMs > 86400000 ? pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' + hm : hm;
+    if (spanMs <= 86400000) return hm;
+    const day = pad(d.getMonth() + 1) + '-' + pad(d.getDate());
+    return hm === '00:00' ? day : day + ' ' + hm;
 }
 
 export function duration(ms) {

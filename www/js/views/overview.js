@@ -74,6 +74,7 @@ export function mount(root) {
             const [status] = await batch([{ method: METHOD.status }]);
             renderTotals(totals, status[STATUS.totals] || {});
             hosts.setRows(status[STATUS.hosts] || []);
+            await new Promise(resolve => setTimeout(resolve, 0));  // let the page breathe between the two
             vms.setRows(status[STATUS.vms] || []);
             root.dataset.timestamp = String(status[STATUS.timestamp]);
         },
