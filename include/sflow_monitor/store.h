@@ -134,7 +134,11 @@ public:
     // Writer thread only. One transaction for the batch; on a full map, purges the oldest
     // data (logging once what it did) and retries.
     void write(const SampleBatch& batch);
-    void write(const std::vector<StoredSample>& batch);  // packs it first (tests, tools)
+    void write(const std::vector<StoredSample>& batch) {  // packs it first (tests, tools)
+        SampleBatch b;
+        for (const StoredSample& s : batch) b.add(s);
+        write(b);
+    }
     // Writer thread only. Drops samples older than now_ms - retention_ms, in transactions of
     // at most max_per_txn deletions. Returns the number of samples dropped.
     uint64_t purge(int64_t now_ms, size_t max_per_txn = 10000);
