@@ -58,7 +58,7 @@ LUA = os.path.join(REPO, "bench", "query.lua")
 HOSTS, VMS, INTERVAL_MS = 100, 10, 30000  # the fill: 20 rounds in a 10-minute window
 GEN_MIX = ["--hosts", str(HOSTS), "--vms", str(VMS), "--rounds", "20", "--interval", str(INTERVAL_MS)]
 QUERY_HOST = "10.0.0.1"  # sflow-gen's first agent
-WORKERS = os.environ.get("BENCH_WORKERS", "4")  # the service's default, and the echo responder's
+WORKERS = os.environ.get("BENCH_WORKERS", "4")  # the service's and the echo responder's in the query rows
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
@@ -467,14 +467,23 @@ def wrk_light_and_heavy(stack, light_body, heavy_body, seconds, heavy_clients):
     return figures(light), (figures(heavy_out) if heavy_out else None)
 
 
-def fair_share_phase():
-    """The light client's latency alone and while FAIR_HEAVY clients hammer cluster.status."""
+def fair_share_phase(settle=True):
+    """The light client's latency alone and while FAIR_HEAVY clients hammer cluster.status, with
+    the service's own workers and heavy-calls (BENCH_FAIR_WORKERS, BENCH_HEAVY_CALLS to try
+    others); settle=False skips waiting for an idle machine (make bench-fair)."""
     end_ms = int(time.time() * 1000) // 1000 * 1000
     samples = FAIR_HOSTS * (FAIR_VMS + 1) * FAIR_ROUNDS
-    stack = started(lambda: ServiceStack(max(1024, samples * 1500 // (1 << 20)), samples, end_ms,
-                                         FAIR_HOSTS, FAIR_VMS))
+    def make():
+        st = ServiceStack(max(1024, samples * 1500 // (1 << 20)), samples, end_ms, FAIR_HOSTS, FAIR_VMS)
+        st.options.pop("workers")
+        for env, opt in (("BENCH_FAIR_WORKERS", "workers"), ("BENCH_HEAVY_CALLS", "heavy-calls")):
+            if os.environ.get(env):
+                st.options[opt] = os.environ[env]
+        return st
+    stack = started(make)
     out = {"hosts": FAIR_HOSTS, "vms": FAIR_VMS, "heavy_clients": FAIR_HEAVY, "seconds": FAIR_S,
-           "heavy_calls": stack.options.get("heavy-calls", "2"), "workers": WORKERS}
+           "heavy_calls": stack.options.get("heavy-calls", "1 (default)"),
+           "workers": stack.options.get("workers", "8 (default)")}
     try:
         out["fill"] = stack.fill_line
         light = query_body(end_ms)
@@ -484,7 +493,10 @@ def fair_share_phase():
         status, _, payload = stack.http(heavy.encode())
         out["heavy_ms"] = 1000 * (time.monotonic() - t)
         out["heavy_bytes"] = len(payload)
-        settle_disk()
+        if settle:
+            settle_disk()
+        else:
+            os.sync()
         wrk_light_and_heavy(stack, light, heavy, 2, 0)  # warm-up
         out["alone"], _ = wrk_light_and_heavy(stack, light, heavy, FAIR_S, 0)
         s0 = stack.stats()["requests_refused"]
@@ -654,7 +666,7 @@ def main():
         write_doc(text)
         return
     if sys.argv[1:2] == ["--fair-share"]:  # the fair-share row alone, printed, no doc written
-        f = fair_share_phase()
+        f = fair_share_phase(settle=False)
         print("\n".join(fair_rows(f)))
         name, ok, figure = fair_goal(f)
         print("\n- %s: %s, %s" % (name, figure, "met" if ok else "missed"))

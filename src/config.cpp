@@ -119,7 +119,7 @@ std::vector<ConfigOption> make_table() {
              c.backlog_bytes = in_range<uint64_t>(parse_size_bytes(v), 1 << 20, uint64_t(1) << 40, v,
                                                   "a size from 1M to 1T");
          }},
-        {"workers", "4", "FastCGI worker threads", false,
+        {"workers", "8", "FastCGI worker threads (heavy calls hold at most workers - 1 of them)", false,
          [](C& c, S v) { c.workers = int(integer(v, 1, 256)); }},
         {"window", "10m", "time-series window of the API methods (e.g. 10m, 600000)", false,
          [](C& c, S v) {
@@ -152,7 +152,7 @@ std::vector<ConfigOption> make_table() {
              c.request_timeout_ms = in_range<int64_t>(parse_duration_ms(v), 1, 3600000, v,
                                                       "a duration from 1ms to 1h");
          }},
-        {"heavy-calls", "2",
+        {"heavy-calls", "1",
          "heavy calls (cluster.status, host.vms, descriptions, long ranges) running at once; "
          "more wait, and one worker is always left to the others",
          false, [](C& c, S v) { c.heavy_calls = int(integer(v, 1, 256)); }},

@@ -84,7 +84,7 @@ TEST_CASE("parsing the shipped config file with the real parser gives the docume
     CHECK(c.udp_rcvbuf == 8 << 20);
     CHECK(c.flush_ms == 1000);
     CHECK(c.backlog_bytes == 256u << 20);
-    CHECK(c.workers == 4);
+    CHECK(c.workers == 8);
     CHECK(c.window_ms == 600000);
     CHECK(c.max_span_ms == 86400000);
     CHECK(c.body_limit == 65536);
@@ -98,10 +98,10 @@ TEST_CASE("parsing the shipped config file with the real parser gives the docume
 }
 
 TEST_CASE("the command line overrides the config file option by option") {
-    TempConf f("retention = 1d\nworkers = 8\nallow-agent = 10.0.0.0/8\nallow-agent = 192.0.2.1\n");
+    TempConf f("retention = 1d\nworkers = 16\nallow-agent = 10.0.0.0/8\nallow-agent = 192.0.2.1\n");
     Config c = parse({"--config", f.path, "--retention", "12h"}).config;
     CHECK(c.retention_ms == 12 * 3600000LL);
-    CHECK(c.workers == 8);
+    CHECK(c.workers == 16);
     CHECK(c.allow_agent == std::vector<std::string>{"10.0.0.0/8", "192.0.2.1"});
     Config d = parse({"--config", f.path, "--allow-agent", "2001:db8::/32"}).config;
     CHECK(d.allow_agent == std::vector<std::string>{"2001:db8::/32"});

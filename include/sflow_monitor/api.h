@@ -32,8 +32,8 @@ struct ApiOptions {
     size_t max_batch = 100;               // calls in one batch
     size_t reply_limit = 32 << 20;        // bytes of results in one reply
     int64_t request_timeout_ms = 10000;   // from the body's arrival to the last call's end
-    int heavy_calls = 2;                  // heavy calls running at once
-    int workers = 4;                      // the server's: at most workers - 1 wait for heavy_calls
+    int heavy_calls = 1;                  // heavy calls running at once
+    int workers = 8;                      // the server's: at most workers - 1 hold heavy calls
 };
 
 class RequestStats;  // metrics.h

@@ -26,7 +26,7 @@ namespace sfm {
 
 struct FcgiOptions {
     std::string listen;             // "": fd 0 (spawn-fcgi); "unix:PATH" (mode 0660); "HOST:PORT"
-    int workers = 4;
+    int workers = 8;
     size_t body_limit = 64 * 1024;  // bytes
     int backlog = 128;
 };
