@@ -1,6 +1,7 @@
 // JSON-RPC 2.0 over POST to the service (./api, i.e. /sflow-monitor/api). A view asks for
 // everything it needs in one call of batch(); the calls travel as JSON-RPC batches of at most
-// MAX_BATCH (the service refuses longer ones), sent at once. Any failure — the network, an HTTP
+// MAX_BATCH (the service refuses longer ones), one after another (the service runs one heavy
+// call at a time: parallel parts would only hold more of its workers). Any failure — the network, an HTTP
 // status, a JSON-RPC error object — becomes one RpcError naming the method and the error,
 // which main.js shows in the banner.
 
@@ -54,7 +55,8 @@ export async function batch(calls) {
     for (const c of calls) c.id = nextId++;
     const chunks = [];
     for (let i = 0; i < calls.length; i += MAX_BATCH) chunks.push(calls.slice(i, i + MAX_BATCH));
-    const answers = (await Promise.all(chunks.map(post))).flat();
+    const answers = [];
+    for (const chunk of chunks) answers.push(...await post(chunk));  // one at a time: heavy calls queue anyway
     const byId = new Map(answers.map(a => [a.id, a]));
     return calls.map(c => {
         const a = byId.get(c.id);
