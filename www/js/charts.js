@@ -5,7 +5,8 @@
 // record's rates, a reset record's rates) is null too.
 //
 // A chart's canvas carries data-chart (its name) and data-points: the records plotted in its
-// first series (one point per record; a break adds none).
+// first series (one point per record; a break adds none), data-from/data-to (the range) and
+// data-step (the server-side step asked for, 0 when none).
 
 import { SERIES } from './keys.js';
 import { tick, time } from './format.js';
@@ -123,7 +124,8 @@ export class TimeChart {
     }
 
     // records: the API's answer; from/to: the range asked for (the x axis).
-    update(records, from, to) {
+    // step: the server-side step the records were asked with (0: none).
+    update(records, from, to, step = 0) {
         this.span = to - from;
         this.chart.options.scales.x.min = from;
         this.chart.options.scales.x.max = to;
@@ -136,6 +138,7 @@ export class TimeChart {
         this.canvas.dataset.points = String(records.length);
         this.canvas.dataset.from = String(from);
         this.canvas.dataset.to = String(to);
+        this.canvas.dataset.step = String(step);
     }
 
     destroy() {

@@ -29,17 +29,22 @@ export function hasStep() {
     return stepSupport;
 }
 
+// The step (ms) for a range fetched with `step`: about STEPS of them, whole seconds.
+export function stepFor(span) {
+    return Math.max(1000, Math.ceil(span / STEPS / 1000) * 1000);
+}
+
 // The calls for one series: {calls: [{method, params}], join(results) → records}.
 export function seriesCalls(method, id, from, to, derive, step) {
     const span = to - from;
+    const stepMs = stepFor(span);
     const base = Object.assign({}, id, derive ? { [PARAM.derive]: true } : {});
     if (span <= RAW_SPAN) {
         return { calls: [{ method, params: Object.assign({ [PARAM.from]: from, [PARAM.to]: to, [PARAM.limit]: RAW_LIMIT }, base) }],
                  join: r => r[0] };
     }
     if (step) {
-        const ms = Math.max(1000, Math.ceil(span / STEPS / 1000) * 1000);
-        return { calls: [{ method, params: Object.assign({ [PARAM.from]: from, [PARAM.to]: to, [PARAM.step]: ms }, base) }],
+        return { calls: [{ method, params: Object.assign({ [PARAM.from]: from, [PARAM.to]: to, [PARAM.step]: stepMs }, base) }],
                  join: r => r[0] };
     }
     const calls = [];
@@ -60,5 +65,6 @@ export async function fetchSeries(wants, extra, from, to) {
     const results = await batch(calls);
     let k = 0;
     const series = plans.map(p => { const part = results.slice(k, k + p.calls.length); k += p.calls.length; return p.join(part); });
-    return { series, extra: results.slice(k), capped: series.some(s => s.length >= RAW_LIMIT) };
+    return { series, extra: results.slice(k), capped: series.some(s => s.length >= RAW_LIMIT),
+             step: step ? stepFor(to - from) : 0 };
 }

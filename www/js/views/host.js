@@ -67,11 +67,11 @@ export function mount(root, { ip }, params) {
                 return;
             }
             if (!built) built = build(description);
-            built.charts.cpu.update(cpu, range.from, range.to);
-            built.charts.load.update(cpu, range.from, range.to);
-            built.charts.memory.update(memory, range.from, range.to);
-            built.charts.disk.update(disk, range.from, range.to);
-            built.charts.net.update(net, range.from, range.to);
+            built.charts.cpu.update(cpu, range.from, range.to, got.step);
+            built.charts.load.update(cpu, range.from, range.to, got.step);
+            built.charts.memory.update(memory, range.from, range.to, got.step);
+            built.charts.disk.update(disk, range.from, range.to, got.step);
+            built.charts.net.update(net, range.from, range.to, got.step);
             built.vms.setRows(vms);
             built.note.hidden = !got.capped;
             built.note.textContent = got.capped ? 'Only the first records of the range are shown: choose a shorter range.' : '';

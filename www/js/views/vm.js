@@ -92,10 +92,10 @@ export function mount(root, { hostname }, params) {
                 return;
             }
             if (!built) built = build();
-            built.charts.vcpu.update(cpu, range.from, range.to);
-            built.charts.vmemory.update(memory, range.from, range.to);
-            built.charts.vdisk.update(disk, range.from, range.to);
-            built.charts.vnet.update(net, range.from, range.to);
+            built.charts.vcpu.update(cpu, range.from, range.to, got.step);
+            built.charts.vmemory.update(memory, range.from, range.to, got.step);
+            built.charts.vdisk.update(disk, range.from, range.to, got.step);
+            built.charts.vnet.update(net, range.from, range.to, got.step);
             const ip = description[VM.host];
             built.host.innerHTML = ip ? 'on <a href="#/host/' + encodeURIComponent(ip) + '">' + esc(ip) + '</a>' : '';
             built.stays.innerHTML = historyHtml(joinStays(stays));
