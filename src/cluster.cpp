@@ -63,7 +63,8 @@ Pair<T> last_two(const std::vector<Sample>& samples) {
 // look down.
 int64_t polling_interval(const std::vector<Sample>& s) {
     if (s.size() < 2) return kDefaultIntervalMs;
-    int64_t iv = interval_between(s[1].meta, s[0].meta).ms;
+    Interval between = interval_between(s[1].meta, s[0].meta);
+    int64_t iv = between.reset ? s[0].meta.ts_ms - s[1].meta.ts_ms : between.ms;  // no agent clock across a reset
     return iv > 0 ? iv : kDefaultIntervalMs;
 }
 
@@ -141,14 +142,14 @@ void write_vm(JsonWriter& w, const Vm& vm) {
     w.string(vm.state);
     w.key("presence");
     w.string(presence_name(vm.presence));
-    w.key("vcpus");
+    w.key("vcpu_cpu_count");
     w.number(vm.vcpus);
-    write_opt(w, "cpu_pct", vm.cpu_pct);
-    w.key("memory");
+    write_opt(w, "vcpu_util_pct", vm.cpu_pct);
+    w.key("vmem_memory_bytes");
     w.number(vm.memory);
-    w.key("max_memory");
+    w.key("vmem_max_memory_bytes");
     w.number(vm.max_memory);
-    w.key("last_seen");
+    w.key("last_seen_ms");
     w.number(vm.last_seen);
     w.end_object();
 }
@@ -233,18 +234,18 @@ void write_host(JsonWriter& w, const Host& h) {
     w.string(h.ip);
     w.key("hostname");
     w.string(h.hostname);
-    w.key("state");
+    w.key("presence");
     w.string(presence_name(h.presence));
-    w.key("last_seen");
+    w.key("last_seen_ms");
     w.number(h.last_seen);
-    w.key("uptime");
+    w.key("cpu_uptime_s");
     if (h.uptime) w.number(*h.uptime); else w.null();
     w.key("cpu_num");
     w.number(h.cpus);
-    write_opt(w, "cpu_util", h.cpu_util);
-    write_opt(w, "load_one", h.load_one);
-    write_opt(w, "mem_used", h.mem_used);
-    write_opt(w, "part_max_used", h.part_max_used);
+    write_opt(w, "cpu_util_pct", h.cpu_util);
+    write_opt(w, "cpu_load_one", h.load_one);
+    write_opt(w, "mem_used_pct", h.mem_used);
+    write_opt(w, "part_max_used_pct", h.part_max_used);
     write_opt(w, "bytes_in_per_s", h.bytes_in_per_s);
     write_opt(w, "bytes_out_per_s", h.bytes_out_per_s);
     w.key("vms");
@@ -254,8 +255,8 @@ void write_host(JsonWriter& w, const Host& h) {
         w.string(name);
     }
     w.end_array();
-    write_opt(w, "vcpu_overcommit", ratio(double(h.vcpus), h.cpus));
-    write_opt(w, "mem_overcommit", ratio(double(h.vm_max_memory), double(h.mem_total)));
+    write_opt(w, "vcpu_overcommit_ratio", ratio(double(h.vcpus), h.cpus));
+    write_opt(w, "mem_overcommit_ratio", ratio(double(h.vm_max_memory), double(h.mem_total)));
     w.end_object();
 }
 
@@ -308,12 +309,12 @@ void cluster_status(const Call& c, JsonWriter& w) {
     n("hosts_down", t.down);
     n("vms", t.vms);
     n("vms_running", t.vms_running);
-    n("cpus", t.cpus);
-    n("vcpus", t.vcpus);
-    n("mem_total", t.mem_total);
-    n("vm_max_memory", t.vm_max_memory);
-    write_opt(w, "vcpu_overcommit", ratio(double(t.vcpus), double(t.cpus)));
-    write_opt(w, "mem_overcommit", ratio(double(t.vm_max_memory), double(t.mem_total)));
+    n("cpu_num", t.cpus);
+    n("vcpu_cpu_count", t.vcpus);
+    n("mem_total_bytes", t.mem_total);
+    n("vmem_max_memory_bytes", t.vm_max_memory);
+    write_opt(w, "vcpu_overcommit_ratio", ratio(double(t.vcpus), double(t.cpus)));
+    write_opt(w, "mem_overcommit_ratio", ratio(double(t.vm_max_memory), double(t.mem_total)));
     w.end_object();
     w.key("timestamp");
     w.number(c.now_ms);

@@ -1,6 +1,10 @@
 // derive.cpp — rates and utilisation between consecutive samples (see derive.h).
 #include "sflow_monitor/derive.h"
 
+#include <cstring>
+#include <string_view>
+#include <type_traits>
+
 namespace sfm {
 
 Interval interval_between(const SampleMeta& p, const SampleMeta& c) {
@@ -13,8 +17,8 @@ Interval interval_between(const SampleMeta& p, const SampleMeta& c) {
     iv.gap = !iv.reset && seq_step > 1;
     // The agent's clock (the datagrams' uptime) times the interval: it is what the counters were
     // read against, and no network or collector batching, nor a replay, bends it. Across a
-    // reset there is no rate to compute; the receive times then stand in for interval_ms.
-    iv.ms = iv.reset ? c.ts_ms - p.ts_ms : int64_t(uint32_t(c.uptime - p.uptime));
+    // reset it measures nothing: 0, and no rate is computed.
+    iv.ms = iv.reset ? 0 : int64_t(uint32_t(c.uptime - p.uptime));
     iv.seconds = double(iv.ms) / 1000.0;
     return iv;
 }
@@ -54,20 +58,17 @@ double round3(double x) { return double(int64_t(x * 1000 + (x >= 0 ? 0.5 : -0.5)
 struct Rates {
     JsonWriter& w;
     double s;
-    void put(const char* k, double v) {
+    void put(std::string_view k, double v) {
         w.key(k);
         w.number(round3(v));
     }
-    // per-second rates need time to have passed (two samples received in one ms: none)
-    void r32(const char* k, uint32_t p, uint32_t c) {
-        if (s > 0) put(k, delta32(p, c) / s);
-    }
-    void r64(const char* k, uint64_t p, uint64_t c) {
-        if (s > 0) put(k, double(delta64(p, c)) / s);
-    }
 };
 
-void rates(Rates& r, const HostCpu& p, const HostCpu& c) {
+// The shares a record's CPU time counters (SFM_CT) become; written before the rates.
+template <class T>
+void shares(Rates&, const T&, const T&) {}
+
+void shares(Rates& r, const HostCpu& p, const HostCpu& c) {
     auto split = cpu_split(p, c);
     if (!split) return;
     r.put("cpu_util_pct", split->util);
@@ -79,59 +80,62 @@ void rates(Rates& r, const HostCpu& p, const HostCpu& c) {
     r.put("cpu_intr_pct", split->intr);
     r.put("cpu_sintr_pct", split->sintr);
     r.put("cpu_steal_pct", split->steal);
-    r.r32("cpu_interrupts_per_s", p.cpu_interrupts, c.cpu_interrupts);
-    r.r32("cpu_contexts_per_s", p.cpu_contexts, c.cpu_contexts);
 }
 
-void rates(Rates& r, const HostMemory& p, const HostMemory& c) {
-    r.r32("page_in_per_s", p.page_in, c.page_in);
-    r.r32("page_out_per_s", p.page_out, c.page_out);
-    r.r32("swap_in_per_s", p.swap_in, c.swap_in);
-    r.r32("swap_out_per_s", p.swap_out, c.swap_out);
-}
-
-void rates(Rates& r, const HostDiskIo& p, const HostDiskIo& c) {
-    r.r32("reads_per_s", p.reads, c.reads);
-    r.r64("bytes_read_per_s", p.bytes_read, c.bytes_read);
-    r.r32("writes_per_s", p.writes, c.writes);
-    r.r64("bytes_written_per_s", p.bytes_written, c.bytes_written);
-}
-
-void rates(Rates& r, const HostNetIo& p, const HostNetIo& c) {
-    r.r64("bytes_in_per_s", p.bytes_in, c.bytes_in);
-    r.r32("packets_in_per_s", p.packets_in, c.packets_in);
-    r.r32("errs_in_per_s", p.errs_in, c.errs_in);
-    r.r32("drops_in_per_s", p.drops_in, c.drops_in);
-    r.r64("bytes_out_per_s", p.bytes_out, c.bytes_out);
-    r.r32("packets_out_per_s", p.packets_out, c.packets_out);
-    r.r32("errs_out_per_s", p.errs_out, c.errs_out);
-    r.r32("drops_out_per_s", p.drops_out, c.drops_out);
-}
-
-void rates(Rates&, const VirtNode&, const VirtNode&) {}  // gauges only
-void rates(Rates&, const VirtMemory&, const VirtMemory&) {}
-
-void rates(Rates& r, const VirtCpu& p, const VirtCpu& c) {
+void shares(Rates& r, const VirtCpu& p, const VirtCpu& c) {
     if (auto u = vcpu_util(p, c, r.s)) r.put("vcpu_util_pct", *u);
 }
 
-void rates(Rates& r, const VirtDiskIo& p, const VirtDiskIo& c) {
-    r.r32("vdsk_rd_req_per_s", p.vdsk_rd_req, c.vdsk_rd_req);
-    r.r64("vdsk_rd_bytes_per_s", p.vdsk_rd_bytes, c.vdsk_rd_bytes);
-    r.r32("vdsk_wr_req_per_s", p.vdsk_wr_req, c.vdsk_wr_req);
-    r.r64("vdsk_wr_bytes_per_s", p.vdsk_wr_bytes, c.vdsk_wr_bytes);
-    r.r32("vdsk_errs_per_s", p.vdsk_errs, c.vdsk_errs);
-}
+// The rates visitor, over the counters records.h marks SFM_C. A first walk of the previous
+// record collects its counter values in field order; a walk of the current one writes
+// "name_per_s" for each, the difference taken at the counter's width.
+constexpr size_t kMaxCounters = 32;
 
-void rates(Rates& r, const VirtNetIo& p, const VirtNetIo& c) {
-    r.r64("vnio_bytes_in_per_s", p.vnio_bytes_in, c.vnio_bytes_in);
-    r.r32("vnio_packets_in_per_s", p.vnio_packets_in, c.vnio_packets_in);
-    r.r32("vnio_errs_in_per_s", p.vnio_errs_in, c.vnio_errs_in);
-    r.r32("vnio_drops_in_per_s", p.vnio_drops_in, c.vnio_drops_in);
-    r.r64("vnio_bytes_out_per_s", p.vnio_bytes_out, c.vnio_bytes_out);
-    r.r32("vnio_packets_out_per_s", p.vnio_packets_out, c.vnio_packets_out);
-    r.r32("vnio_errs_out_per_s", p.vnio_errs_out, c.vnio_errs_out);
-    r.r32("vnio_drops_out_per_s", p.vnio_drops_out, c.vnio_drops_out);
+struct PrevCounters {
+    uint64_t value[kMaxCounters];
+    size_t n = 0;
+    template <class K, class T>
+    void operator()(const K&, const T&) {}
+    template <class K, class T>
+    void extra(const K&, const T&) {}
+    template <class K, class T>
+    void counter(const K&, const T& x, CounterKind kind) {
+        static_assert(std::is_same_v<T, uint32_t> || std::is_same_v<T, uint64_t>, "a counter is u32 or u64");
+        if (kind == CounterKind::rate && n < kMaxCounters) value[n++] = x;
+    }
+};
+
+struct RateWriter {
+    Rates& r;
+    const PrevCounters& prev;
+    size_t i = 0;
+    template <class K, class T>
+    void operator()(const K&, const T&) {}
+    template <class K, class T>
+    void extra(const K&, const T&) {}
+    template <size_t N, class T>
+    void counter(const char (&k)[N], const T& x, CounterKind kind) {
+        if (kind != CounterKind::rate || i == prev.n) return;
+        double d = std::is_same_v<T, uint32_t> ? double(delta32(uint32_t(prev.value[i]), uint32_t(x)))
+                                               : double(delta64(prev.value[i], x));
+        ++i;
+        // a per-second rate needs time to have passed (two samples received in one ms: none)
+        if (r.s <= 0) return;
+        constexpr char kSuffix[] = "_per_s";
+        char name[N - 1 + sizeof kSuffix];
+        std::memcpy(name, k, N - 1);
+        std::memcpy(name + N - 1, kSuffix, sizeof kSuffix);
+        r.put(std::string_view(name, sizeof name - 1), d / r.s);
+    }
+};
+
+template <class T>
+void rates(Rates& r, const T& p, const T& c) {
+    shares(r, p, c);
+    PrevCounters prev;
+    T::fields(p, prev);
+    RateWriter w{r, prev};
+    T::fields(c, w);
 }
 
 }  // namespace
@@ -139,9 +143,9 @@ void rates(Rates& r, const VirtNetIo& p, const VirtNetIo& c) {
 template <class T>
 void write_derived(JsonWriter& w, const T& prev, const SampleMeta& pm, const T& cur, const SampleMeta& cm) {
     Interval iv = interval_between(pm, cm);
-    w.key("interval_ms");
-    w.number(iv.ms);
-    if (!iv.reset) {
+    if (!iv.reset) {  // across a reset the agent's clock says nothing: no interval, no rates
+        w.key("interval_ms");
+        w.number(iv.ms);
         Rates r{w, iv.seconds};
         rates(r, prev, cur);
     }

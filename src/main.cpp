@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (args.action == ParsedArgs::version) {
-        std::puts(version_text);
+        std::printf("sflow-monitor %s\n", kVersion);
         return 0;
     }
     const Config& c = args.config;
@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
         Exporter exporter(eo, store, stats, &requests);
         FcgiServer server(fcgi_options(c), api, &exporter);
         server.start();
-        log_info("%s started: sflow on udp %s port %u, store %s", version_text,
+        log_info("sflow-monitor %s started: sflow on udp %s port %u, store %s", kVersion,
                  c.udp_listen.c_str(), unsigned(ingest.port()), c.data_dir.c_str());
 
         int sig = 0;

@@ -227,7 +227,7 @@ void collector_stats(const Call& c, JsonWriter& w) {
     StoreStats st = c.store.stats();
     w.key("store");
     w.begin_object();
-    counter("map_size", st.map_size);
+    counter("map_size_bytes", st.map_size);
     counter("used_bytes", st.used_bytes);
     w.key("map_used_pct");
     w.number(st.map_size ? 100.0 * double(st.used_bytes) / double(st.map_size) : 0.0);
@@ -262,7 +262,7 @@ void collector_stats(const Call& c, JsonWriter& w) {
         w.begin_object();
         w.key("agent");
         w.string(addr.text());
-        counter("last_seen", uint64_t(a.last_seen_ms));
+        counter("last_seen_ms", uint64_t(a.last_seen_ms));
         counter("datagrams", a.datagrams);
         w.key("sub_agents");
         w.begin_array();

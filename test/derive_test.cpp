@@ -1,7 +1,9 @@
 #include <doctest/doctest.h>
 #include <json/json.h>
 
+#include <cstring>
 #include <memory>
+#include <set>
 
 #include "sflow_monitor/api.h"
 #include "sflow_monitor/derive.h"
@@ -155,25 +157,25 @@ TEST_CASE("cluster.status reports utilisation, memory, network, VMs and over-com
     REQUIRE(s["hosts"].size() == 2);
     Json::Value h = s["hosts"][0];
     CHECK(h["host_ip"].asString() == "10.0.0.1");
-    CHECK(h["state"].asString() == "up");
-    CHECK(h["cpu_util"].asDouble() == doctest::Approx(40.0));
-    CHECK(h["mem_used"].asDouble() == doctest::Approx(50.0));
+    CHECK(h["presence"].asString() == "up");
+    CHECK(h["cpu_util_pct"].asDouble() == doctest::Approx(40.0));
+    CHECK(h["mem_used_pct"].asDouble() == doctest::Approx(50.0));
     CHECK(h["bytes_in_per_s"].asDouble() == doctest::Approx(125000));
     CHECK(h["vms"].size() == 2);
-    CHECK(h["vcpu_overcommit"].asDouble() == doctest::Approx(1.0));  // 2 x 2 vCPUs / 4 cpus
-    CHECK(h["mem_overcommit"].asDouble() == doctest::Approx(1.0));   // 2 x 8 GiB / 16 GiB
-    CHECK(s["hosts"][1]["state"].asString() == "down");
+    CHECK(h["vcpu_overcommit_ratio"].asDouble() == doctest::Approx(1.0));  // 2 x 2 vCPUs / 4 cpus
+    CHECK(h["mem_overcommit_ratio"].asDouble() == doctest::Approx(1.0));   // 2 x 8 GiB / 16 GiB
+    CHECK(s["hosts"][1]["presence"].asString() == "down");
     REQUIRE(s["vms"].size() == 2);
     CHECK(s["vms"][0]["hostname"].asString() == "vm-a");
     CHECK(s["vms"][0]["state"].asString() == "running");
-    CHECK(s["vms"][0]["cpu_pct"].asDouble() == doctest::Approx(25.0));
+    CHECK(s["vms"][0]["vcpu_util_pct"].asDouble() == doctest::Approx(25.0));
     CHECK(s["vms"][0]["uuid"].asString() == "00000000-0000-0000-0000-000000000001");
     CHECK(s["totals"]["hosts_up"].asInt() == 1);
     CHECK(s["totals"]["hosts_down"].asInt() == 1);
     CHECK(s["totals"]["vms_running"].asInt() == 2);
     // 35 s after the last sample (interval 10 s): stale
     Json::Value later = c.rpc("cluster.status", "{}", 1'020'000 + 35'000)["result"];
-    CHECK(later["hosts"][0]["state"].asString() == "stale");
+    CHECK(later["hosts"][0]["presence"].asString() == "stale");
 }
 
 TEST_CASE("host.vms lists a host's VMs and virt.history shows a live migration") {
@@ -199,6 +201,7 @@ TEST_CASE("host.vms lists a host's VMs and virt.history shows a live migration")
     CHECK(s[1]["vcpu_util_pct"].asDouble() == doctest::Approx(25.0));
     CHECK(s[2]["flags"][0].asString() == "reset");
     CHECK(!s[2].isMember("vcpu_util_pct"));
+    CHECK(!s[2].isMember("interval_ms"));  // no interval on the agent's clock across a reset
 }
 
 TEST_CASE("samples received in one burst still give true rates and state, timed by the agent's uptime") {
@@ -206,12 +209,112 @@ TEST_CASE("samples received in one burst still give true rates and state, timed 
     for (int k = 0; k < 3; ++k) c.host_round("10.0.0.1", k, 30.0, 0, 0, {}, 1'000'000 - k * 10000);  // all at 1,000,000
     Json::Value s = c.rpc("cluster.status", "{}", 1'020'000)["result"];
     REQUIRE(s["hosts"].size() == 1);
-    CHECK(s["hosts"][0]["state"].asString() == "up");  // 20 s after, with a 10 s polling interval
-    CHECK(s["hosts"][0]["cpu_util"].asDouble() == doctest::Approx(30.0));
+    CHECK(s["hosts"][0]["presence"].asString() == "up");  // 20 s after, with a 10 s polling interval
+    CHECK(s["hosts"][0]["cpu_util_pct"].asDouble() == doctest::Approx(30.0));
     CHECK(s["hosts"][0]["bytes_in_per_s"].asDouble() == doctest::Approx(125000));  // agent's clock: 10 s
     Json::Value r = c.rpc("host.cpu", R"({"ip":"10.0.0.1","derive":true})", 1'020'000)["result"];
     REQUIRE(r.size() == 3);
     CHECK(r[2]["cpu_util_pct"].asDouble() == doctest::Approx(30.0));
     CHECK(r[2]["interval_ms"].asInt() == 10000);
     CHECK(r[2]["flags"].size() == 0);
+}
+
+namespace {
+
+// The names of the counters records.h marks for rates (SFM_C), in field order.
+struct RateCounterNames {
+    std::vector<std::string> names;
+    template <class K, class T>
+    void operator()(const K&, const T&) {}
+    template <class K, class T>
+    void extra(const K&, const T&) {}
+    template <class T>
+    void counter(const char* k, const T&, CounterKind kind) {
+        if (kind == CounterKind::rate) names.push_back(k);
+    }
+};
+
+// Sets the i-th rate counter to base + step * (i + 1), at its width (a u32 wraps).
+struct SetCounters {
+    uint64_t base, step;
+    int i = 0;
+    template <class K, class T>
+    void operator()(const K&, T&) {}
+    template <class K, class T>
+    void extra(const K&, T&) {}
+    template <class T>
+    void counter(const char*, T& x, CounterKind kind) {
+        if (kind == CounterKind::rate) x = T(base + step * uint64_t(++i));
+    }
+};
+
+template <class T>
+void check_rates() {
+    RateCounterNames n;
+    const T none{};
+    T::fields(none, n);
+    T prev{}, cur{};
+    SetCounters a{0xFFFFFFFF00000000ull - 1000, 0}, b{0xFFFFFFFF00000000ull - 1000, 0};
+    a.step = 0;  // prev: base for all; cur: base + 100 * (i + 1) * 10 s, wrapping at 32 bits
+    b.step = 1000;
+    T::fields(prev, a);
+    T::fields(cur, b);
+    SampleMeta pm, cm;
+    pm.sample_sequence = 1, cm.sample_sequence = 2;
+    pm.uptime = 5000, cm.uptime = 15000;  // 10 s on the agent's clock
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object();
+    write_derived(w, prev, pm, cur, cm);
+    w.end_object();
+    Json::Value v = parse(out);
+    CAPTURE(out);
+    CHECK(v["interval_ms"].asInt() == 10000);
+    for (size_t i = 0; i < n.names.size(); ++i)
+        CHECK(v[n.names[i] + "_per_s"].asDouble() == doctest::Approx(100.0 * double(i + 1)));
+}
+
+}  // namespace
+
+TEST_CASE("derive gives name_per_s for every counter records.h marks, modular at the counter's width") {
+    check_rates<HostCpu>();
+    check_rates<HostMemory>();
+    check_rates<HostDiskIo>();
+    check_rates<HostNetIo>();
+    check_rates<VirtDiskIo>();
+    check_rates<VirtNetIo>();
+    RateCounterNames disk;
+    const HostDiskIo none{};
+    HostDiskIo::fields(none, disk);
+    CHECK(disk.names == std::vector<std::string>{"reads", "bytes_read", "read_time", "writes",
+                                                 "bytes_written", "write_time"});
+}
+
+TEST_CASE("every key of cluster.status and host.vms names its unit, or is a name, a count or a state") {
+    Cluster c;
+    for (int k = 0; k < 3; ++k) c.host_round("10.0.0.1", k, 40.0, 0, 0, {"vm-a"});
+    Json::Value s = c.rpc("cluster.status", "{}", 1'025'000)["result"];
+    const std::set<std::string> unitless = {
+        "hosts", "vms", "totals", "timestamp",                      // containers; the spec's time
+        "host_ip", "hostname", "uuid", "state", "presence",         // names and states
+        "hosts_up", "hosts_stale", "hosts_down", "vms_running",     // counts
+        "cpu_num", "vcpu_cpu_count", "cpu_load_one"};               // record fields without a unit
+    const char* const units[] = {"_pct", "_ms", "_s", "_per_s", "_bytes", "_ratio"};
+    auto check = [&](const Json::Value& o) {
+        for (const std::string& k : o.getMemberNames()) {
+            bool ok = unitless.count(k) > 0;
+            for (const char* u : units)
+                ok = ok || (k.size() > std::strlen(u) && k.compare(k.size() - std::strlen(u), std::string::npos, u) == 0);
+            CHECK_MESSAGE(ok, "key without a unit: " << k);
+        }
+    };
+    REQUIRE(s["hosts"].size() == 1);
+    REQUIRE(s["vms"].size() == 1);
+    check(s);
+    check(s["hosts"][0]);
+    check(s["vms"][0]);
+    check(s["totals"]);
+    Json::Value vms = c.rpc("host.vms", R"({"ip":"10.0.0.1"})", 1'025'000)["result"];
+    REQUIRE(vms.size() == 1);
+    check(vms[0]);
 }

@@ -22,7 +22,9 @@
 
 namespace sfm {
 
-constexpr const char* kVersion = "0.1.0";
+// The service's version: --version, collector.stats and rpc.discover's info.version. Its minor
+// number goes up when an answer's keys change (0.2.0: the additions' names and units).
+constexpr const char* kVersion = "0.2.0";
 
 struct ApiOptions {
     int64_t window_ms = 600000;           // the time-series window

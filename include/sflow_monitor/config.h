@@ -82,6 +82,4 @@ IngestOptions ingest_options(const Config& c);
 ApiOptions api_options(const Config& c);
 FcgiOptions fcgi_options(const Config& c);
 
-inline constexpr const char* version_text = "sflow-monitor 0.1.0";
-
 }  // namespace sfm

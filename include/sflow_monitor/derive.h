@@ -20,7 +20,7 @@
 namespace sfm {
 
 struct Interval {
-    int64_t ms = 0;  // by the agent's uptime clock (receive times across a reset)
+    int64_t ms = 0;  // by the agent's uptime clock; 0 across a reset
     double seconds = 0;
     bool reset = false;
     bool gap = false;
@@ -43,8 +43,9 @@ std::optional<CpuSplit> cpu_split(const HostCpu& prev, const HostCpu& cur);
 // A VM's CPU use in percent of its own vCPUs over the interval.
 std::optional<double> vcpu_util(const VirtCpu& prev, const VirtCpu& cur, double seconds);
 
-// Writes the derived keys for record type T into the open object: "interval_ms", the
-// per-interval rates, then "flags". No rates on a reset.
+// Writes the derived keys for record type T into the open object: "interval_ms", the CPU
+// shares and the per-second rates of the counters records.h marks, then "flags". A reset
+// record has only "flags": no interval on the agent's clock, no rates.
 template <class T>
 void write_derived(JsonWriter& w, const T& prev, const SampleMeta& pm, const T& cur, const SampleMeta& cm);
 

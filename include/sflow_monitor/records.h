@@ -3,10 +3,15 @@
 // Every record is a struct whose members are named by their API key (see
 // ../shared/spec/api.md; the spec's own name is noted where it differs) and whose static
 // `fields(self, visitor)` lists them in wire order: `v(name, member)` for a field the API
-// shows, `v.extra(name, member)` for one it does not show today. Three visitors walk that list:
-//   - the decoder (records.cpp, decode_record),
-//   - the JSON writer (json.h, write_fields),
-//   - the XDR encoder (encode.h, used by tests and sflow-gen).
+// shows, `v.extra(name, member)` for one it does not show today, and, in the records that
+// `derive` serves (host_cpu … virt_net_io), a counter — a cumulative count that means
+// something only as a difference — marked `SFM_C` (derive shows its rate, `name_per_s`) or
+// `SFM_CT` (CPU time in ms: derive shows it as a share of the interval, `_pct`). A visitor
+// with a `counter(name, member, kind)` member sees the mark; any other sees `v(name, member)`.
+// The visitors that walk these lists:
+//   - the decoder (records.cpp, decode_record) and the XDR encoder (encode.h: tests, sflow-gen),
+//   - the JSON writer (json.h, JsonWriter::fields) and the result schema (methods.cpp),
+//   - the rates visitor (derive.cpp), the only one that reads the counter marks.
 // Nothing else may spell a field name. Adding a record: write its struct, add it to
 // RecordValue and to the switch in decode_record().
 //
@@ -64,6 +69,24 @@ struct Hundredths {  // i32 hundredths of a percent; -1 unknown; written in JSON
 // A field the agent sends that the API's result objects do not show today (kept in the store
 // and shown by sflow-decode). Visitors treat it like SFM_F unless they care (JsonWriter).
 #define SFM_X(member) v.extra(#member, s.member)
+
+// How derive shows a counter: its rate per second, or (CPU time) a share of the interval.
+enum class CounterKind { rate, cpu_time };
+
+namespace detail {
+// v.counter(name, member, kind) where the visitor has it; v(name, member) otherwise.
+template <class V, class K, class T>
+auto visit_counter(V& v, const K& k, T& x, CounterKind kind, int) -> decltype(v.counter(k, x, kind)) {
+    return v.counter(k, x, kind);
+}
+template <class V, class K, class T>
+void visit_counter(V& v, const K& k, T& x, CounterKind, long) {
+    v(k, x);
+}
+}  // namespace detail
+
+#define SFM_C(member) detail::visit_counter(v, #member, s.member, CounterKind::rate, 0)
+#define SFM_CT(member) detail::visit_counter(v, #member, s.member, CounterKind::cpu_time, 0)
 
 struct Adapter {
     uint32_t if_index = 0;
@@ -157,10 +180,10 @@ struct HostCpu {  // 0:2003 — 68 bytes in the spec, 80 from hsflowd since 2014
     static void fields(S& s, V& v) {
         SFM_F(cpu_load_one); SFM_F(cpu_load_five); SFM_F(cpu_load_fifteen);
         SFM_F(cpu_proc_run); SFM_F(cpu_proc_total); SFM_F(cpu_num); SFM_F(cpu_speed);
-        SFM_F(cpu_uptime); SFM_F(cpu_user); SFM_F(cpu_nice); SFM_F(cpu_system);
-        SFM_F(cpu_idle); SFM_F(cpu_waiting_io); SFM_F(cpu_intr); SFM_F(cpu_sintr);
-        SFM_F(cpu_interrupts); SFM_F(cpu_contexts);
-        SFM_X(cpu_steal); SFM_X(cpu_guest); SFM_X(cpu_guest_nice);
+        SFM_F(cpu_uptime); SFM_CT(cpu_user); SFM_CT(cpu_nice); SFM_CT(cpu_system);
+        SFM_CT(cpu_idle); SFM_CT(cpu_waiting_io); SFM_CT(cpu_intr); SFM_CT(cpu_sintr);
+        SFM_C(cpu_interrupts); SFM_C(cpu_contexts);
+        SFM_X(cpu_steal); SFM_X(cpu_guest); SFM_X(cpu_guest_nice);  // CPU time too (cpu_split)
     }
 };
 
@@ -174,7 +197,7 @@ struct HostMemory {  // 0:2004
     static void fields(S& s, V& v) {
         SFM_F(mem_total); SFM_F(mem_free); SFM_F(mem_shared); SFM_F(mem_buffers);
         SFM_F(mem_cached); SFM_F(swap_total); SFM_F(swap_free);
-        SFM_F(page_in); SFM_F(page_out); SFM_F(swap_in); SFM_F(swap_out);
+        SFM_C(page_in); SFM_C(page_out); SFM_C(swap_in); SFM_C(swap_out);
     }
 };
 
@@ -191,9 +214,9 @@ struct HostDiskIo {  // 0:2005
     uint32_t write_time = 0;
     template <class S, class V>
     static void fields(S& s, V& v) {
-        SFM_F(disk_total); SFM_F(disk_free); SFM_F(part_max_used); SFM_F(reads);
-        SFM_F(bytes_read); SFM_F(read_time); SFM_F(writes); SFM_F(bytes_written);
-        SFM_F(write_time);
+        SFM_F(disk_total); SFM_F(disk_free); SFM_F(part_max_used); SFM_C(reads);
+        SFM_C(bytes_read); SFM_C(read_time); SFM_C(writes); SFM_C(bytes_written);
+        SFM_C(write_time);
     }
 };
 
@@ -206,8 +229,8 @@ struct HostNetIo {  // 0:2006
     uint32_t packets_out = 0, errs_out = 0, drops_out = 0;
     template <class S, class V>
     static void fields(S& s, V& v) {
-        SFM_F(bytes_in); SFM_F(packets_in); SFM_F(errs_in); SFM_F(drops_in);
-        SFM_F(bytes_out); SFM_F(packets_out); SFM_F(errs_out); SFM_F(drops_out);
+        SFM_C(bytes_in); SFM_C(packets_in); SFM_C(errs_in); SFM_C(drops_in);
+        SFM_C(bytes_out); SFM_C(packets_out); SFM_C(errs_out); SFM_C(drops_out);
     }
 };
 
@@ -305,7 +328,7 @@ struct VirtCpu {  // 0:2101
     uint32_t vcpu_cpu_time = 0;   // spec: cpuTime, ms; sflowtool: vcpu_cpu_mS
     uint32_t vcpu_cpu_count = 0;  // spec: nrVirtCpu; sflowtool: vcpu_cpuCount
     template <class S, class V>
-    static void fields(S& s, V& v) { SFM_F(vcpu_state); SFM_F(vcpu_cpu_time); SFM_F(vcpu_cpu_count); }
+    static void fields(S& s, V& v) { SFM_F(vcpu_state); SFM_CT(vcpu_cpu_time); SFM_F(vcpu_cpu_count); }
 };
 
 struct VirtMemory {  // 0:2102
@@ -329,8 +352,8 @@ struct VirtDiskIo {  // 0:2103
     template <class S, class V>
     static void fields(S& s, V& v) {
         SFM_F(vdsk_capacity); SFM_F(vdsk_allocation); SFM_F(vdsk_available);
-        SFM_F(vdsk_rd_req); SFM_F(vdsk_rd_bytes); SFM_F(vdsk_wr_req); SFM_F(vdsk_wr_bytes);
-        SFM_F(vdsk_errs);
+        SFM_C(vdsk_rd_req); SFM_C(vdsk_rd_bytes); SFM_C(vdsk_wr_req); SFM_C(vdsk_wr_bytes);
+        SFM_C(vdsk_errs);
     }
 };
 
@@ -343,14 +366,16 @@ struct VirtNetIo {  // 0:2104 — spec: rx_bytes, rx_packets, rx_errs, rx_drop, 
     uint32_t vnio_packets_out = 0, vnio_errs_out = 0, vnio_drops_out = 0;
     template <class S, class V>
     static void fields(S& s, V& v) {
-        SFM_F(vnio_bytes_in); SFM_F(vnio_packets_in); SFM_F(vnio_errs_in); SFM_F(vnio_drops_in);
-        SFM_F(vnio_bytes_out); SFM_F(vnio_packets_out); SFM_F(vnio_errs_out);
-        SFM_F(vnio_drops_out);
+        SFM_C(vnio_bytes_in); SFM_C(vnio_packets_in); SFM_C(vnio_errs_in); SFM_C(vnio_drops_in);
+        SFM_C(vnio_bytes_out); SFM_C(vnio_packets_out); SFM_C(vnio_errs_out);
+        SFM_C(vnio_drops_out);
     }
 };
 
 #undef SFM_F
 #undef SFM_X
+#undef SFM_C
+#undef SFM_CT
 
 // monostate: a record we do not know (kept raw, skipped by length).
 using RecordValue =

@@ -136,14 +136,14 @@ def cluster_status_and_derived_series_match_utilisation_computed_from_the_genera
         cpus = [s["records"]["host_cpu"] for s in host_samples(agent, "host_cpu")]
         want = cpu_util(cpus[-2], cpus[-1])  # --start-near-wrap: the counters wrap on the way
         h = hosts[agent]
-        assert abs(h["cpu_util"] - want) <= 0.01, (agent, h["cpu_util"], want)
+        assert abs(h["cpu_util_pct"] - want) <= 0.01, (agent, h["cpu_util_pct"], want)
         m = [s["records"]["host_memory"] for s in host_samples(agent, "host_memory")][-1]
         used = 100.0 * (m["mem_total"] - m["mem_free"] - m["mem_buffers"] - m["mem_cached"]) / m["mem_total"]
-        assert abs(h["mem_used"] - used) <= 0.01, (agent, h["mem_used"], used)
+        assert abs(h["mem_used_pct"] - used) <= 0.01, (agent, h["mem_used_pct"], used)
         on_it = sorted(n for n, s in last_vm.items() if s["agent"] == agent)
         assert sorted(h["vms"]) == on_it, (agent, h["vms"], on_it)
         vcpus = sum(last_vm[n]["records"]["virt_cpu"]["vcpu_cpu_count"] for n in on_it)
-        assert abs(h["vcpu_overcommit"] - vcpus / cpus[-1]["cpu_num"]) <= 0.01, (agent, h)
+        assert abs(h["vcpu_overcommit_ratio"] - vcpus / cpus[-1]["cpu_num"]) <= 0.01, (agent, h)
         derived = stack.result("host.cpu", {"ip": agent, "derive": True})
         assert "cpu_util_pct" not in derived[0] and "flags" not in derived[0]
         for i in range(1, len(derived)):
