@@ -47,7 +47,7 @@ def options_in_sfm_args_reach_the_service():
     try:
         assert rc == 0, out
         assert "running: JSON-RPC API" in out, out
-        assert collector_stats()["store"]["map_size"] == 16 << 20
+        assert collector_stats()["store"]["map_size_bytes"] == 16 << 20
     finally:
         rc, out = make("stop")
     assert rc == 0 and "stopped sflow-monitor" in out, out
