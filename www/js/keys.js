@@ -1,6 +1,6 @@
 // Every JSON-RPC method and result key the console reads, in one place: when the API renames
 // a key (docs/api.md), this file is the only one to change. Views never spell a key
-// themselves; they say K.host.cpu, not 'cpu_util'.
+// themselves; they say HOST.cpu, not 'cpu_util_pct'.
 
 export const METHOD = {
     status: 'cluster.status',
@@ -32,18 +32,18 @@ export const STATUS = { hosts: 'hosts', vms: 'vms', totals: 'totals', timestamp:
 export const HOST = {
     ip: 'host_ip',
     hostname: 'hostname',
-    state: 'state',
-    lastSeen: 'last_seen',
+    state: 'presence',
+    lastSeen: 'last_seen_ms',
     cpuNum: 'cpu_num',
-    cpu: 'cpu_util',
-    load: 'load_one',
-    mem: 'mem_used',
-    disk: 'part_max_used',
+    cpu: 'cpu_util_pct',
+    load: 'cpu_load_one',
+    mem: 'mem_used_pct',
+    disk: 'part_max_used_pct',
     netIn: 'bytes_in_per_s',
     netOut: 'bytes_out_per_s',
     vms: 'vms',
-    vcpuOvercommit: 'vcpu_overcommit',
-    memOvercommit: 'mem_overcommit',
+    vcpuOvercommit: 'vcpu_overcommit_ratio',
+    memOvercommit: 'mem_overcommit_ratio',
 };
 
 // cluster.status's vms[] and host.vms.
@@ -52,18 +52,18 @@ export const VM = {
     host: 'host_ip',
     state: 'state',
     presence: 'presence',
-    cpu: 'cpu_pct',
-    vcpus: 'vcpus',
-    memory: 'memory',
-    maxMemory: 'max_memory',
-    lastSeen: 'last_seen',
+    cpu: 'vcpu_util_pct',
+    vcpus: 'vcpu_cpu_count',
+    memory: 'vmem_memory_bytes',
+    maxMemory: 'vmem_max_memory_bytes',
+    lastSeen: 'last_seen_ms',
 };
 
 export const TOTALS = {
     hosts: 'hosts', up: 'hosts_up', stale: 'hosts_stale', down: 'hosts_down', vms: 'vms',
-    vmsRunning: 'vms_running', cpus: 'cpus', vcpus: 'vcpus', memTotal: 'mem_total',
-    vmMaxMemory: 'vm_max_memory', vcpuOvercommit: 'vcpu_overcommit',
-    memOvercommit: 'mem_overcommit',
+    vmsRunning: 'vms_running', cpus: 'cpu_num', vcpus: 'vcpu_cpu_count', memTotal: 'mem_total_bytes',
+    vmMaxMemory: 'vmem_max_memory_bytes', vcpuOvercommit: 'vcpu_overcommit_ratio',
+    memOvercommit: 'mem_overcommit_ratio',
 };
 
 // Series records (host.*, virt.*; derived keys with derive: true).
@@ -107,7 +107,7 @@ export const STATS = {
     storeErrors: 'store_errors',
     purged: 'samples_purged',
     store: 'store',
-    mapSize: 'map_size',
+    mapSize: 'map_size_bytes',
     usedBytes: 'used_bytes',
     mapUsedPct: 'map_used_pct',
     storeSamples: 'samples',
@@ -115,7 +115,7 @@ export const STATS = {
     oldest: 'oldest_ms',
     agents: 'agents',
     agent: 'agent',
-    agentLastSeen: 'last_seen',
+    agentLastSeen: 'last_seen_ms',
     agentDatagrams: 'datagrams',
     subAgents: 'sub_agents',
     subAgentId: 'sub_agent_id',
