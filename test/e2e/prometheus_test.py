@@ -241,12 +241,12 @@ def sum_by_host_ip_spans_both_collectors():
     want = {}
     for f in FLEETS:
         status = f["stack"].result("cluster.status")
-        vcpus = {vm["hostname"]: vm["vcpus"] for vm in status["vms"]}
+        vcpus = {vm["hostname"]: vm["vcpu_cpu_count"] for vm in status["vms"]}
         for h in status["hosts"]:
             want[h["host_ip"]] = sum(vcpus[n] for n in h["vms"])
     assert got == want, (got, want)
     total = query("sum(node_memory_MemTotal_bytes)")[0][1]
-    assert total == sum(f["stack"].result("cluster.status")["totals"]["mem_total"] for f in FLEETS)
+    assert total == sum(f["stack"].result("cluster.status")["totals"]["mem_total_bytes"] for f in FLEETS)
 
 
 @suite.test
@@ -255,7 +255,7 @@ def the_collectors_own_metrics_match_collector_stats():
     assert len(got) == 2, got
     for f in FLEETS:
         inst = "127.0.0.1:%d" % f["stack"].http_port
-        assert got[inst] == f["stack"].result("collector.stats")["store"]["map_size"]
+        assert got[inst] == f["stack"].result("collector.stats")["store"]["map_size_bytes"]
     seen = series_by('sflow_monitor_agent_last_seen_timestamp_seconds', "agent")
     assert len(seen) == AGENTS, seen
 
