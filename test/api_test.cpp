@@ -446,7 +446,7 @@ TEST_CASE("collector.stats says how many days of raw samples the store holds at 
     s = store();
     CHECK(s["samples_per_day"].asDouble() == 86400);
     double per_sample = s["used_bytes"].asDouble() / 40;
-    double days = 0.8 * s["map_size"].asDouble() / per_sample / 86400;
+    double days = 0.8 * s["map_size_bytes"].asDouble() / per_sample / 86400;
     CHECK(days < 7);
     CHECK(std::abs(s["raw_days_map_holds"].asDouble() - days) <= 0.005);  // in hundredths of a day
     CHECK(s["raw_days_held"].asDouble() == s["raw_days_map_holds"].asDouble());

@@ -218,7 +218,7 @@ def fcgi_listen_host_port_serves_fastcgi_over_tcp():
 def store_map_size(sock):
     body = b'{"jsonrpc":"2.0","method":"collector.stats","id":1}'
     params = dict(POST, CONTENT_LENGTH=str(len(body)))
-    return json.loads(fcgi_request(sock, params, body)[1])["result"]["store"]["map_size"]
+    return json.loads(fcgi_request(sock, params, body)[1])["result"]["store"]["map_size_bytes"]
 
 
 @suite.test
