@@ -72,7 +72,7 @@ unit: $(BUILD)/unit-tests
 DEB_PACKAGES := g++ make pkg-config libfcgi-dev libjsoncpp-dev liblmdb-dev lmdb-utils \
 	libboost-program-options-dev doctest-dev nginx-light spawn-fcgi python3 \
 	python3-jsonrpclib-pelix curl wrk clang libclang-rt-14-dev \
-	libjs-chart.js chromium chromium-driver python3-selenium prometheus
+	libjs-chart.js chromium chromium-driver python3-selenium prometheus victoria-metrics
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \

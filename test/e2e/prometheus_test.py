@@ -1,7 +1,8 @@
 """sflow-monitor against a real Prometheus (Debian's `prometheus`): two collectors, each sent a
 different fleet by sflow-gen; Prometheus configured with the example etc/prometheus/prometheus.yml
 (http_sd against both collectors); what it scraped checked against the collectors' own
-JSON-RPC answers. Also: promtool check config / rules / metrics, the alerting rules' unit tests,
+JSON-RPC answers; with Debian's victoria-metrics, Prometheus also remote-writes into it and
+the same query is asked of both (docs/scaling.md). Also: promtool check config / rules / metrics, the alerting rules' unit tests,
 and every PromQL expression of the Grafana dashboard (etc/grafana/sflow-monitor.json).
 
 Skipped, with a message, only where prometheus cannot be installed (`make deps` installs it)."""
@@ -20,6 +21,7 @@ import urllib.request
 from harness import BUILD, REPO, TIMEOUT, Suite, _die_with_parent, free_port, wait_until
 
 PROMETHEUS = shutil.which("prometheus")
+VICTORIA = shutil.which("victoria-metrics")  # optional: the remote_write case (docs/scaling.md)
 PROMTOOL = shutil.which("promtool")
 if not PROMETHEUS or not PROMTOOL:
     print("skipped: prometheus/promtool not installed (apt-get install prometheus, or make deps)")
@@ -129,6 +131,16 @@ def prometheus_starts_with_the_example_configuration_pointed_at_both_collectors(
         text = text.replace(url, "http://127.0.0.1:%d/prometheus/targets" % f["stack"].http_port)
     text = re.sub(r"scrape_interval: \S+", "scrape_interval: 1s", text)
     text = re.sub(r"evaluation_interval: \S+", "evaluation_interval: 1s", text)
+    if VICTORIA:  # the global view: remote_write into a single-node VictoriaMetrics
+        state["vm_port"] = free_port()
+        state["vm"] = subprocess.Popen(
+            [VICTORIA, "-storageDataPath=" + os.path.join(d, "vm"),
+             "-httpListenAddr=127.0.0.1:%d" % state["vm_port"], "-search.latencyOffset=1s",
+             "-loggerLevel=ERROR"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent)
+        text = text.replace("global:\n", "global:\n  external_labels: {site: test}\n", 1)
+        text += "\nremote_write:\n  - url: http://127.0.0.1:%d/api/v1/write\n" % state["vm_port"]
     shutil.copy(os.path.join(ETC, "sflow-monitor.rules.yml"), d)
     conf = os.path.join(d, "prometheus.yml")
     with open(conf, "w") as f:
@@ -311,6 +323,23 @@ def every_promql_expression_of_the_grafana_dashboard_parses_and_answers():
 
 
 @suite.test
+def remote_write_carries_the_same_answers_into_victoria_metrics():
+    if not VICTORIA:
+        print("  skipped: victoria-metrics not installed (apt-get install victoria-metrics)")
+        return
+    def vm_query(expr):
+        url = "http://127.0.0.1:%d/api/v1/query?%s" % (state["vm_port"], urllib.parse.urlencode({"query": expr}))
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as r:
+            body = json.loads(r.read())
+        assert body["status"] == "success", body
+        return {r["metric"].get("host_ip", ""): float(r["value"][1]) for r in body["data"]["result"]}
+    wait_until(lambda: vm_query('count(up{job="sflow",site="test"})') == {"": AGENTS},
+               "the remote-written series in VictoriaMetrics", timeout=WAIT, interval=1)
+    expr = "sum by (host_ip) (node_memory_MemTotal_bytes)"
+    assert vm_query(expr) == series_by(expr, "host_ip")
+
+
+@suite.test
 def prometheus_and_the_senders_stop():
     stop_everything()
 
@@ -325,6 +354,10 @@ def stop_everything():
         p.send_signal(signal.SIGTERM)
         p.wait(timeout=WAIT)
         state["log"].close()
+    v = state.get("vm")
+    if v and v.poll() is None:
+        v.send_signal(signal.SIGTERM)
+        v.wait(timeout=WAIT)
     if "dir" in state:
         shutil.rmtree(state["dir"], ignore_errors=True)
 
