@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "sflow_monitor/admission.h"
 #include "sflow_monitor/sflow.h"
 
 namespace po = boost::program_options;
@@ -54,16 +55,7 @@ bool boolean(const std::string& text) {
 }
 
 void check_cidr(const std::string& text) {
-    const char* expected = "an address or CIDR such as 192.0.2.0/24 or 2001:db8::/32";
-    size_t slash = text.find('/');
-    auto addr = Address::parse(text.substr(0, slash));
-    if (!addr) bad(text, expected);
-    if (slash != std::string::npos) {
-        std::string rest;
-        std::string len_text = text.substr(slash + 1);
-        uint64_t len = leading_number(len_text, rest, expected);
-        if (!rest.empty() || len > (addr->family == 4 ? 32u : 128u)) bad(text, expected);
-    }
+    if (!Cidr::parse(text)) bad(text, "an address or CIDR such as 192.0.2.0/24 or 2001:db8::/32");
 }
 
 void check_fcgi_listen(const std::string& text) {

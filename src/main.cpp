@@ -1,9 +1,11 @@
 // main.cpp — wires the parts: config → store → stats → ingest → api → fastcgi, then waits for
 // SIGTERM/SIGINT and stops them in reverse. Exit status: 0 clean stop, 1 start-up failure,
-// 2 configuration error.
+// 2 configuration error, 3 an ingest thread died (it raised SIGTERM to wake the wait here).
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -53,7 +55,11 @@ int main(int argc, char** argv) {
         Store store(store_options(c));
         Stats stats;
         stats.started_ms = now_ms();
-        Ingest ingest(ingest_options(c), store, stats);
+        IngestOptions io = ingest_options(c);
+        // A dead ingest thread stops the process: systemd's Restart= brings it back.
+        io.on_failure = [] { kill(getpid(), SIGTERM); };
+        if (const char* fault = std::getenv("SFM_TEST_FAULT")) io.test_fault = fault;  // tests only
+        Ingest ingest(io, store, stats);
         ingest.start();
         std::vector<std::string> methods;
         for (const MethodSpec& m : method_table()) methods.push_back(m.name);
@@ -69,9 +75,13 @@ int main(int argc, char** argv) {
 
         int sig = 0;
         sigwait(&stop_signals, &sig);
-        log_info("%s received, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        if (ingest.failed())
+            log_info("stopping: the ingest stopped (exit status 3)");  // its thread logged why
+        else
+            log_info("%s received, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         server.stop();  // requests in flight finish first
         ingest.stop();  // flushes what it holds into the store
+        if (ingest.failed()) return 3;
     } catch (const std::exception& e) {
         log_error("cannot start: %s", e.what());
         return 1;

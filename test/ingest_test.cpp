@@ -237,3 +237,22 @@ TEST_CASE("the store writer runs 10 nice levels below the receiver, each thread 
     r.ingest.stop();
     CHECK(nice_of_threads("sfm-writer").empty());
 }
+
+TEST_CASE("a receiver or writer thread that throws is logged, reported through on_failure, and stop() returns") {
+    for (const char* thread : {"receiver", "writer"}) {
+        INFO(thread);
+        std::atomic<int> failures{0};
+        IngestOptions o;
+        o.test_fault = thread;
+        o.on_failure = [&] { ++failures; };
+        Running r(o);
+        CHECK_FALSE(r.ingest.failed());
+        // the writer gets a batch only from a decoded datagram
+        send_to(r.ingest.port(), host_datagram("10.0.0.1", 1));
+        REQUIRE(wait_for([&] { return failures == 1; }));
+        CHECK(r.ingest.failed());
+        r.ingest.stop();  // returns: neither thread waits for the dead one
+        CHECK(failures == 1);
+        CHECK(r.stats.samples_stored == 0);
+    }
+}

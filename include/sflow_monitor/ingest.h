@@ -1,17 +1,21 @@
-// ingest.h — sFlow ingest: a receiver thread (recvmmsg → decode) and the store's one writer
-// thread (batched Store::write(), periodic purge). The receiver hands the writer everything it
-// holds whenever the writer is free, so batches grow with the load and the socket is drained
-// while a commit runs.
+// ingest.h — sFlow ingest: a receiver thread (udp_receiver.h → decode → admission.h) and
+// the store's one writer thread (store_writer.h: batched Store::write(), periodic purge). The
+// receiver hands the writer everything it holds whenever the writer is free, so batches grow
+// with the load and the socket is drained while a commit runs.
 //
 // Caveats:
 //  - start() binds the socket (throws std::runtime_error with the reason on failure) and
-//    starts the thread; stop() makes it flush what it holds and join.
-//  - Nothing escapes the thread: a bad datagram is counted in Stats and dropped, a store
-//    failure is logged and counted, and the thread carries on.
+//    starts the threads; stop() makes them flush what they hold and join. stop() returns
+//    also after a thread died.
+//  - Nothing escapes the threads: a bad datagram is counted in Stats and dropped, a store
+//    failure is logged and counted, and the threads carry on. Anything else that ends a
+//    thread (bad_alloc, a system_error) is logged once, failed() turns true and
+//    on_failure() is called from that thread: the service then stops with a non-zero exit.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,6 +36,8 @@ struct IngestOptions {
     int64_t purge_every_ms = 60000;
     std::vector<std::string> allow;  // CIDRs; empty = every agent
     bool require_source_match = false;  // agent address must equal the UDP source
+    std::function<void()> on_failure;   // called once a thread died (from that thread)
+    std::string test_fault;  // tests only: "receiver" or "writer" throws at its first datagram or batch
 };
 
 class Ingest {
@@ -41,6 +47,7 @@ public:
     void start();
     void stop();
     uint16_t port() const;  // the bound port
+    bool failed() const;    // a thread died (see on_failure)
 
 private:
     struct Impl;

@@ -121,9 +121,9 @@ def a_data_dir_that_cannot_be_opened_is_a_start_up_failure_with_exit_1():
     assert not_a_dir in one_error_line(err), err
 
 
-def start(args):
+def start(args, env=None):
     log = open(os.path.join(tmp, "service-%d.log" % free_port()), "w+")
-    p = subprocess.Popen([BINARY] + args, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    p = subprocess.Popen([BINARY] + args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
     return p, log
 
 
@@ -257,6 +257,26 @@ def sigint_stops_the_service_cleanly_too():
     assert p.wait(timeout=harness.TIMEOUT) == 0, log_text(log)
     assert "stopped" in log_text(log)
     log.close()
+
+
+@suite.test
+def a_receiver_thread_that_throws_stops_the_service_with_exit_3():
+    """SFM_TEST_FAULT=receiver makes the receiver throw at its first datagram: the service logs
+    it once and stops with exit 3 (systemd's Restart= brings it back), instead of answering
+    on without ingest."""
+    args = service_args()
+    port = int(args[args.index("--udp-port") + 1])
+    p, log = start(args, env=dict(os.environ, SFM_TEST_FAULT="receiver"))
+    wait_until(lambda: " started" in log_text(log) or p.poll() is not None, "start-up")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(b"not sflow", ("127.0.0.1", port))
+    rc = p.wait(timeout=harness.TIMEOUT)
+    text = log_text(log)
+    log.close()
+    assert rc == 3, (rc, text)
+    assert text.count(" error: ") == 1, text
+    assert "test fault injected in the receiver" in text, text
+    assert "stopping: the ingest stopped" in text, text
 
 
 if __name__ == "__main__":
