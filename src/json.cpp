@@ -147,13 +147,15 @@ char* JsonWriter::float_chars(char* p, char* end, float v) {
 }
 
 char* JsonWriter::hundredths_chars(char* p, const Hundredths& v) {
-    if (v.value < 0) {  // -1: unknown
-        std::memcpy(p, "null", 4);
-        return p + 4;
+    // Exact decimal: 4975 -> 49.75, 5 -> 0.05, 100 -> 1, and sFlow's -1 ("unknown") -> -0.01,
+    // as the original service wrote it (../shared/spec/api.md: clients compare it as a number)
+    int64_t x = v.value;
+    if (x < 0) {
+        *p++ = '-';
+        x = -x;
     }
-    // Exact decimal: 4975 -> 49.75, 5 -> 0.05, 100 -> 1
-    int32_t whole = v.value / 100, frac = v.value % 100;
-    p = put_uint(p, uint32_t(whole));
+    int64_t whole = x / 100, frac = x % 100;
+    p = put_uint(p, uint64_t(whole));
     if (frac) {
         *p++ = '.';
         *p++ = char('0' + frac / 10);

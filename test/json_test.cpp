@@ -127,7 +127,9 @@ TEST_CASE("hundredths print as exact decimals and -1 as null") {
     CHECK(hundredths(100) == "{\"p\":1}");
     CHECK(hundredths(0) == "{\"p\":0}");
     CHECK(hundredths(10000) == "{\"p\":100}");
-    CHECK(hundredths(-1) == "{\"p\":null}");
+    CHECK(hundredths(-1) == "{\"p\":-0.01}");  // sFlow's "unknown", as the original service wrote it
+    CHECK(hundredths(-250) == "{\"p\":-2.5}");
+    CHECK(hundredths(INT32_MIN) == "{\"p\":-21474836.48}");
     CHECK(parse(hundredths(4975))["p"].asDouble() == 49.75);
 }
 

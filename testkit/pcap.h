@@ -34,6 +34,8 @@ class PcapWriter {
 public:
     explicit PcapWriter(const std::string& path);  // throws on open failure
     ~PcapWriter();
+    PcapWriter(const PcapWriter&) = delete;  // one owner of the file: two copies would close it twice
+    PcapWriter& operator=(const PcapWriter&) = delete;
     void write(int64_t ts_us, const std::string& src_ip, uint16_t src_port,
                const std::string& dst_ip, uint16_t dst_port, const std::string& payload);
 

@@ -161,7 +161,7 @@ private:
     // Formatting into a buffer; each returns the end of what it wrote.
     static char* put_uint(char* p, uint64_t v);  // up to 20 digits
     static char* float_chars(char* p, char* end, float v);         // NaN/Inf as null
-    static char* hundredths_chars(char* p, const Hundredths& v);  // -1 (unknown) as null
+    static char* hundredths_chars(char* p, const Hundredths& v);  // value / 100; -1 (unknown) as -0.01
 
 private:
     std::string& out_;

@@ -27,7 +27,7 @@ struct SchemaWriter {
     void operator()(const char* k, uint32_t) { type(k, "\"integer\""); }
     void operator()(const char* k, uint64_t) { type(k, "\"integer\""); }
     void operator()(const char* k, float) { type(k, "\"number\""); }
-    void operator()(const char* k, const Hundredths&) { type(k, "[\"number\",\"null\"]"); }
+    void operator()(const char* k, const Hundredths&) { type(k, "\"number\""); }
     template <class T>
     void operator()(const char* k, const T&) { type(k, "\"string\""); }
     template <class T>

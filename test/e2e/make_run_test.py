@@ -4,6 +4,7 @@ service: on free ports, under a temporary VAR_DIR."""
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -69,6 +70,26 @@ def options_that_make_run_sets_itself_are_refused_in_sfm_args():
         assert "is set by make run" in out, (arg, out)
     rc, out = make("stop")
     assert "not running" in out, out
+
+
+@suite.test
+def make_run_again_restarts_a_stack_whose_api_does_not_answer():
+    rc, out = make("run")
+    try:
+        assert rc == 0, out
+        rc, out = make("run")
+        assert rc == 0 and "already running" in out, out
+        with open(os.path.join(tmp, "var", "run", "sflow-monitor.pid")) as f:
+            pid = int(f.read())
+        os.kill(pid, signal.SIGSTOP)  # alive, but the API does not answer
+        rc, out = make("run")
+        assert rc == 0, out
+        assert "does not answer" in out and "restarting" in out, out
+        assert "running: JSON-RPC API" in out, out
+        assert collector_stats()["datagrams_received"] == 0  # a new service answers
+    finally:
+        rc, out = make("stop")
+    assert rc == 0 and "stopped sflow-monitor" in out, out
 
 
 if __name__ == "__main__":
