@@ -156,7 +156,7 @@ RpcError refusal_error(RefusalReason why, const ApiOptions& o, const MethodSpec*
         case RefusalReason::reply_limit: {
             d.string("the reply would pass the limit of " + std::to_string(o.reply_limit) +
                      " bytes; earlier calls of a batch keep their answers, later ones are not run");
-            d.key("reply_limit");
+            d.key("reply_limit_bytes");
             d.number(uint64_t(o.reply_limit));
             // what narrows this method's answer: its own range and filter parameters
             d.key("narrow_with");
@@ -359,7 +359,7 @@ HttpReply Api::too_large(std::string_view client) const {
     JsonWriter w(r.body);
     write_error(w, nullptr, {}, -32600, "Invalid Request",
                 "{\"reason\":\"request body over the limit of " + std::to_string(opts_.body_limit) +
-                    " bytes\",\"body_limit\":" + std::to_string(opts_.body_limit) + "}");
+                    " bytes\",\"body_limit_bytes\":" + std::to_string(opts_.body_limit) + "}");
     refused(RefusalReason::body_too_large, client,
             "body over body-limit " + std::to_string(opts_.body_limit) + " bytes");
     return r;

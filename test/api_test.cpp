@@ -496,7 +496,7 @@ TEST_CASE("the call whose result would pass reply-limit gets -32001; earlier cal
     CHECK(v[0]["result"].size() == 1);  // answered before the limit: kept
     CHECK(v[1]["error"]["code"].asInt() == -32001);
     CHECK(v[1]["error"]["message"].asString() == "Reply too large");
-    CHECK(v[1]["error"]["data"]["reply_limit"].asInt() == 3000);
+    CHECK(v[1]["error"]["data"]["reply_limit_bytes"].asInt() == 3000);
     Json::Value narrow = v[1]["error"]["data"]["narrow_with"];
     REQUIRE(narrow.size() == 3);
     CHECK(narrow[0].asString() == "from");

@@ -146,7 +146,7 @@ def a_reply_past_reply_limit_gets_32001_and_the_calls_before_it_keep_their_answe
     assert "result" in resp[0], resp[0]
     for r in resp[1:]:
         assert r["error"]["code"] == -32001, r
-        assert r["error"]["data"]["reply_limit"] == 1 << 20, r
+        assert r["error"]["data"]["reply_limit_bytes"] == 1 << 20, r
     assert "hint" in resp[1]["error"]["data"]
     assert took < 1.0, "answered after %.2f s" % took
     assert refused("reply_limit") == before + 1
