@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "sflow_monitor/clock.h"
+#include "sflow_monitor/config.h"
 #include "sflow_monitor/json_grammar.h"
 #include "sflow_monitor/log.h"
 #include "sflow_monitor/methods.h"
@@ -64,9 +65,12 @@ const char* type_name(ParamType t) {
         case ParamType::time: return "must be an integer (ms) or a string of digits";
         case ParamType::count: return "must be a positive integer";
         case ParamType::flag: return "must be true or false";
+        case ParamType::duration: return "must be a positive integer (ms) or a duration such as \"5m\"";
     }
     return "wrong type";
 }
+
+constexpr int64_t kMaxDurationMs = 1'000'000'000'000'000'000;  // as times: no arithmetic overflows
 
 // Parses a time value: a JSON integer >= 0 or a string of digits, either below 10^18 (the year
 // 31 million: far enough, and no window arithmetic can overflow).
@@ -119,6 +123,20 @@ Args bind_params(const MethodSpec& m, const Json::Value* params) {
                 if (!v.isBool()) throw invalid_param(p.name, type_name(p.type));
                 args.values[p.name] = v.asBool();
                 break;
+            case ParamType::duration: {
+                int64_t ms = 0;
+                if (v.type() == Json::intValue || v.type() == Json::uintValue) {
+                    if (v.isInt64()) ms = v.asInt64();
+                } else if (v.isString()) {
+                    try {
+                        ms = parse_duration_ms(v.asString());
+                    } catch (const ConfigError&) {  // the config file's syntax, refused the same way
+                    }
+                }
+                if (ms < 1 || ms > kMaxDurationMs) throw invalid_param(p.name, type_name(p.type));
+                args.values[p.name] = ms;
+                break;
+            }
         }
     };
     if (params && params->isArray()) {

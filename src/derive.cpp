@@ -1,6 +1,7 @@
 // derive.cpp — rates and utilisation between consecutive samples (see derive.h).
 #include "sflow_monitor/derive.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 #include <type_traits>
@@ -55,12 +56,16 @@ namespace {
 
 double round3(double x) { return double(int64_t(x * 1000 + (x >= 0 ? 0.5 : -0.5))) / 1000; }
 
+// Where derived values go: written as JSON, or gathered for their extremes.
 struct Rates {
-    JsonWriter& w;
+    JsonWriter* w;
     double s;
+    DerivedRange* range = nullptr;
+    size_t hint = 0;
     void put(std::string_view k, double v) {
-        w.key(k);
-        w.number(round3(v));
+        if (range) return range->put(k, v, hint);
+        w->key(k);
+        w->number(round3(v));
     }
 };
 
@@ -138,17 +143,7 @@ void rates(Rates& r, const T& p, const T& c) {
     T::fields(c, w);
 }
 
-}  // namespace
-
-template <class T>
-void write_derived(JsonWriter& w, const T& prev, const SampleMeta& pm, const T& cur, const SampleMeta& cm) {
-    Interval iv = interval_between(pm, cm);
-    if (!iv.reset) {  // across a reset the agent's clock says nothing: no interval, no rates
-        w.key("interval_ms");
-        w.number(iv.ms);
-        Rates r{w, iv.seconds};
-        rates(r, prev, cur);
-    }
+void write_flags(JsonWriter& w, const Interval& iv) {
     w.key("flags");
     w.begin_array();
     if (iv.reset) { w.sep(); w.string("reset"); }
@@ -156,8 +151,84 @@ void write_derived(JsonWriter& w, const T& prev, const SampleMeta& pm, const T& 
     w.end_array();
 }
 
+template <class T>
+void write_interval_and_rates(JsonWriter& w, const T& prev, const T& cur, const Interval& iv) {
+    if (!iv.reset) {  // across a reset the agent's clock says nothing: no interval, no rates
+        w.key("interval_ms");
+        w.number(iv.ms);
+        Rates r{&w, iv.seconds};
+        rates(r, prev, cur);
+    }
+}
+
+}  // namespace
+
+template <class T>
+void write_derived(JsonWriter& w, const T& prev, const SampleMeta& pm, const T& cur, const SampleMeta& cm) {
+    Interval iv = interval_between(pm, cm);
+    write_interval_and_rates(w, prev, cur, iv);
+    write_flags(w, iv);
+}
+
+Interval interval_across(const SampleMeta& p, const SampleMeta& c, bool reset_within, bool gap_within) {
+    Interval iv = interval_between(p, c);
+    if (reset_within && !iv.reset) {  // as interval_between has it across a reset
+        iv.reset = true;
+        iv.ms = 0;
+        iv.seconds = 0;
+    }
+    iv.gap = gap_within && !iv.reset;  // the sequence steps by the samples between: not a gap
+    return iv;
+}
+
+void DerivedRange::clear() {
+    keys_.clear();
+    reset_ = gap_ = false;
+}
+
+void DerivedRange::put(std::string_view key, double v, size_t& hint) {
+    // the keys come in one order: the next is almost always where the last one left off
+    size_t i = hint < keys_.size() && keys_[hint].key == key ? hint : 0;
+    while (i < keys_.size() && keys_[i].key != key) ++i;
+    if (i == keys_.size()) keys_.push_back({std::string(key), v, v});
+    keys_[i].min = std::min(keys_[i].min, v);
+    keys_[i].max = std::max(keys_[i].max, v);
+    hint = i + 1;
+}
+
+template <class T>
+void DerivedRange::add(const T& prev, const SampleMeta& pm, const T& cur, const SampleMeta& cm) {
+    Interval iv = interval_between(pm, cm);
+    reset_ = reset_ || iv.reset;
+    gap_ = gap_ || iv.gap;
+    if (iv.reset) return;
+    Rates r{nullptr, iv.seconds, this};
+    rates(r, prev, cur);
+}
+
+void write_extremes(JsonWriter& w, const DerivedRange& r) {
+    std::string k;
+    for (const auto& e : r.keys_) {
+        k.assign(e.key).append("_min");
+        w.key(k);
+        w.number(round3(e.min));
+        k.assign(e.key).append("_max");
+        w.key(k);
+        w.number(round3(e.max));
+    }
+}
+
+template <class T>
+void write_derived_over(JsonWriter& w, const T& prev, const T& cur, const Interval& iv, const DerivedRange& range) {
+    write_interval_and_rates(w, prev, cur, iv);
+    write_extremes(w, range);
+    write_flags(w, iv);
+}
+
 #define SFM_DERIVED(T) \
-    template void write_derived<T>(JsonWriter&, const T&, const SampleMeta&, const T&, const SampleMeta&);
+    template void write_derived<T>(JsonWriter&, const T&, const SampleMeta&, const T&, const SampleMeta&); \
+    template void DerivedRange::add<T>(const T&, const SampleMeta&, const T&, const SampleMeta&); \
+    template void write_derived_over<T>(JsonWriter&, const T&, const T&, const Interval&, const DerivedRange&);
 SFM_DERIVED(HostCpu)
 SFM_DERIVED(HostMemory)
 SFM_DERIVED(HostDiskIo)

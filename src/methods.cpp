@@ -65,18 +65,28 @@ void vm_description_schema(JsonWriter& w) { object_schema(w, kVmDescrKeys, no_pr
 struct Window {
     int64_t after, upto;  // after < t <= upto
     size_t limit = SIZE_MAX;
+    int64_t step = 0;  // ms; 0: every sample
 };
+
+// A stepped query may cover the whole retention, in at most this many steps.
+constexpr int64_t kMaxSteps = 2000;
+
+int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
+// Steps are aligned on the epoch: step k covers (k·step, (k+1)·step].
+int64_t step_of(int64_t ts, int64_t step) { return floor_div(ts - 1, step); }
 
 Window window(const Call& c) {
     auto ts = c.args.num("timestamp");
     auto from = c.args.num("from"), to = c.args.num("to");
+    auto step = c.args.num("step");
     Window w{};
     if (from || to) {
         if (ts) throw invalid_param("timestamp", "use either timestamp or from/to");
         int64_t upto = to ? *to : c.now_ms;
         int64_t start = from ? *from : upto - c.opts.window_ms + 1;
         if (start > upto) throw invalid_param("from", "after to");
-        if (upto - start > c.opts.max_span_ms)
+        if (!step && upto - start > c.opts.max_span_ms)  // a stepped query is bounded by its steps
             throw invalid_param("to", "span over the maximum of " + std::to_string(c.opts.max_span_ms) + " ms");
         w = {start - 1, upto};
     } else {
@@ -84,6 +94,13 @@ Window window(const Call& c) {
         w = {t - c.opts.window_ms, t};
     }
     if (auto l = c.args.num("limit")) w.limit = size_t(*l);
+    if (step) {
+        int64_t steps = ceil_div(w.upto, *step) - floor_div(w.after, *step);
+        if (steps > kMaxSteps)
+            throw invalid_param("step", std::to_string(steps) + " steps in the range: at most " +
+                                            std::to_string(kMaxSteps));
+        w.step = *step;
+    }
     return w;
 }
 
@@ -92,8 +109,46 @@ std::string host_key(const Call& c) {
     return addr ? std::string(addr->raw()) : std::string();  // unparseable: unknown, []
 }
 
+// A stepped query reads its range this many samples at a time (one read transaction each), so
+// what it holds stays bounded however long the range.
+constexpr size_t kScanChunk = 4096;
+
+// Calls fn(meta, records) for each sample of one entity in (after, upto], oldest first, until
+// fn returns false. Samples sharing the millisecond a chunk ends in are read again by the next
+// chunk and skipped there.
+template <class F>
+void scan_streamed(const Store& store, Entity kind, const std::string& name, int64_t after, int64_t upto, F&& fn) {
+    int64_t lo = after;
+    size_t skip = 0;  // the next chunk's first samples (at lo + 1), given already
+    for (;;) {
+        size_t limit = kScanChunk + skip, n = 0, at_last = 0;
+        int64_t last = lo;
+        bool stop = false;
+        store.scan(kind, name, lo, upto,
+                   [&](const SampleMeta& m, std::string_view raw) {
+                       if (m.ts_ms == last) {
+                           ++at_last;
+                       } else {
+                           last = m.ts_ms;
+                           at_last = 1;
+                       }
+                       if (n++ < skip || stop) return;
+                       stop = !fn(m, raw);
+                   },
+                   limit);
+        if (stop || n < limit) return;
+        lo = last - 1;
+        skip = at_last;
+    }
+}
+
+// How many samples before a stepped query's range are searched for the one its first step
+// derives from (newest first, the first that holds the record asked for).
+constexpr size_t kBaseLookback = 16;
+
 // One series method: the records of type T of one host (Entity::host) or VM in the window,
-// oldest first; with "derive", each record after the first also gets its rates.
+// oldest first; with "derive", each record after the first also gets its rates. With "step",
+// one record per non-empty step (docs/api.md).
 template <Entity kind, class T>
 void series(const Call& c, JsonWriter& w) {
     Window win = window(c);
@@ -124,25 +179,30 @@ void series(const Call& c, JsonWriter& w) {
         n.key("hostname");
         n.string(name);
     }
-    std::optional<std::pair<T, SampleMeta>> prev;
+    // opens a record and writes its leading members and its fields
+    auto begin_record = [&](const SampleMeta& m, const T& rec) {
+        if (kind == Entity::vm && (lead.empty() || !(m.agent == lead_agent))) {
+            make_lead(m.agent.text());
+            lead_agent = m.agent;
+        }
+        w.sep();
+        w.begin_object();
+        w.sep();
+        w.raw(lead);
+        w.number(m.ts_ms);
+        w.raw(vm_name);
+        w.api_fields(rec);
+    };
     w.begin_array();
-    if (!name.empty())
+    if (name.empty()) {
+    } else if (!win.step) {
+        std::optional<std::pair<T, SampleMeta>> prev;
         c.store.scan(kind, name, win.after, win.upto,
                      [&](const SampleMeta& m, std::string_view raw) {
                          c.budget.check();
                          auto rec = find_record<T>(raw);
                          if (!rec) return;
-                         if (kind == Entity::vm && (lead.empty() || !(m.agent == lead_agent))) {
-                             make_lead(m.agent.text());
-                             lead_agent = m.agent;
-                         }
-                         w.sep();
-                         w.begin_object();
-                         w.sep();
-                         w.raw(lead);
-                         w.number(m.ts_ms);
-                         w.raw(vm_name);
-                         w.api_fields(*rec);
+                         begin_record(m, *rec);
                          if (derive) {
                              if (prev) write_derived(w, prev->first, prev->second, *rec, m);
                              prev.emplace(std::move(*rec), m);
@@ -150,6 +210,63 @@ void series(const Call& c, JsonWriter& w) {
                          w.end_object();
                      },
                      win.limit);
+    } else {
+        // Per step: its last sample, how many it had, and (derive) the extremes of the values
+        // derived between consecutive samples; the step's own rates run from the sample before
+        // the step (`base`: the previous step's last, or the last before the range) to its last.
+        struct Held {
+            T rec;
+            SampleMeta meta;
+        };
+        std::optional<Held> base, first, last;  // first: the step's first, when there is no base
+        int64_t step_k = 0;
+        uint64_t count = 0;
+        size_t written = 0;
+        DerivedRange range;
+        if (derive)
+            c.store.scan(kind, name, -1, win.after,
+                         [&](const SampleMeta& m, std::string_view raw) {
+                             if (base) return;
+                             if (auto rec = find_record<T>(raw)) base = Held{std::move(*rec), m};
+                         },
+                         kBaseLookback, true);
+        auto flush = [&] {
+            begin_record(last->meta, last->rec);
+            w.key("samples");
+            w.number(count);
+            const Held* from = base ? &*base : first ? &*first : nullptr;
+            if (derive && from && count > (base ? 0u : 1u))
+                write_derived_over(w, from->rec, last->rec,
+                                   interval_across(from->meta, last->meta, range.reset(), range.gap()), range);
+            w.end_object();
+            base = std::move(last);
+            first.reset();
+            last.reset();
+            count = 0;
+            range.clear();
+            ++written;
+        };
+        scan_streamed(c.store, kind, name, win.after, win.upto, [&](const SampleMeta& m, std::string_view raw) {
+            c.budget.check();
+            auto rec = find_record<T>(raw);
+            if (!rec) return true;
+            int64_t k = step_of(m.ts_ms, win.step);
+            if (count && k != step_k) {
+                flush();
+                if (written == win.limit) return false;
+            }
+            step_k = k;
+            if (derive) {
+                const Held* prev = last ? &*last : base ? &*base : nullptr;
+                if (prev) range.add(prev->rec, prev->meta, *rec, m);
+                else first = Held{*rec, m};
+            }
+            last = Held{std::move(*rec), m};
+            ++count;
+            return true;
+        });
+        if (count && written < win.limit) flush();
+    }
     w.end_array();
 }
 
@@ -312,12 +429,15 @@ const ParamSpec kTo{"to", ParamType::time, false, "range end, ms, inclusive (def
 const ParamSpec kLimit{"limit", ParamType::count, false, "at most this many records, oldest first"};
 const ParamSpec kDerive{"derive", ParamType::flag, false,
                         "add per-interval rates and reset/gap flags to each record after the first"};
+const ParamSpec kStep{"step", ParamType::duration, false,
+                      "one record per step of this length (ms or e.g. \"5m\"), aligned on the epoch: "
+                      "the step's last sample and how many it had; at most 2000 steps, no max-span"};
 
 #define SFM_HOST_SERIES(name, T, summary) \
-    {name, summary, {kIp, kTimestamp, kFrom, kTo, kLimit, kDerive}, series<Entity::host, T>, \
+    {name, summary, {kIp, kTimestamp, kFrom, kTo, kLimit, kDerive, kStep}, series<Entity::host, T>, \
      host_series_schema<T>, long_range}
 #define SFM_VM_SERIES(name, T, summary) \
-    {name, summary, {kHostname, kTimestamp, kFrom, kTo, kLimit, kDerive}, series<Entity::vm, T>, \
+    {name, summary, {kHostname, kTimestamp, kFrom, kTo, kLimit, kDerive, kStep}, series<Entity::vm, T>, \
      vm_series_schema<T>, long_range}
 
 const std::vector<MethodSpec> kMethods = {

@@ -34,6 +34,8 @@ const char* type_schema(ParamType t) {
             return "{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"string\",\"pattern\":\"^[0-9]+$\"}]}";
         case ParamType::count: return "{\"type\":\"integer\",\"minimum\":1}";
         case ParamType::flag: return "{\"type\":\"boolean\"}";
+        case ParamType::duration:
+            return "{\"oneOf\":[{\"type\":\"integer\",\"minimum\":1},{\"type\":\"string\",\"pattern\":\"^[0-9]+(ms|s|m|h|d)?$\"}]}";
     }
     return "{}";
 }

@@ -13,6 +13,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "sflow_monitor/json.h"
 #include "sflow_monitor/store.h"
@@ -48,5 +51,40 @@ std::optional<double> vcpu_util(const VirtCpu& prev, const VirtCpu& cur, double 
 // record has only "flags": no interval on the agent's clock, no rates.
 template <class T>
 void write_derived(JsonWriter& w, const T& prev, const SampleMeta& pm, const T& cur, const SampleMeta& cm);
+
+// ---- over several samples (a `step` of a series) --------------------------------------------
+
+// From `prev` to `cur` with samples between them: interval_between(prev, cur), a reset as well
+// when any interval between them was one (a counter difference across a reset is invented),
+// a gap when any was one (the sequence numbers of the samples between are not a gap).
+Interval interval_across(const SampleMeta& prev, const SampleMeta& cur, bool reset_within, bool gap_within);
+
+// The extremes of each derived value of T over several intervals. add() each interval (its
+// reset and gap flags are kept), then write_derived_over() writes them.
+class DerivedRange {
+public:
+    template <class T>
+    void add(const T& prev, const SampleMeta& pm, const T& cur, const SampleMeta& cm);
+    bool reset() const { return reset_; }
+    bool gap() const { return gap_; }
+    void clear();
+    void put(std::string_view key, double v, size_t& hint);  // one value (derive.cpp's rates)
+
+private:
+    struct Extremes {
+        std::string key;
+        double min, max;
+    };
+    std::vector<Extremes> keys_;  // in the order the values come (the same each interval)
+    bool reset_ = false, gap_ = false;
+    friend void write_extremes(JsonWriter& w, const DerivedRange& r);
+};
+
+// The derived keys of a step whose last record is `cur`, the one before it being `prev`:
+// "interval_ms" and the rates over iv, then "<key>_min" and "<key>_max" from `range`, then
+// "flags" (iv's, which should include the range's: interval_across).
+template <class T>
+void write_derived_over(JsonWriter& w, const T& prev, const T& cur, const Interval& iv,
+                        const DerivedRange& range);
 
 }  // namespace sfm

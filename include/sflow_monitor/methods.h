@@ -35,6 +35,7 @@ enum class ParamType {
     time,    // ms since the epoch: JSON integer, or a string of digits
     count,   // positive JSON integer
     flag,    // JSON boolean
+    duration,  // ms: positive JSON integer, or a string such as "5m", "300s", "1h", "1d", "500ms", "500"
 };
 
 struct ParamSpec {

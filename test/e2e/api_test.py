@@ -132,6 +132,48 @@ for m, (tag, mapping) in VM_SERIES.items():
     suite.test(make_series_test(m, "vm", tag, mapping))
 
 
+STEPPED = [(m, "ip", n) for m in HOST_SERIES for n in HOSTS] + \
+          [(m, "hostname", n) for m in VM_SERIES for n in VMS]
+
+
+@suite.test
+def a_stepped_series_is_each_steps_last_record_with_its_count_and_derives_as_the_raw_series():
+    rng = {"from": times["from"], "to": times["to"]}
+    for method, param, name in STEPPED:
+        raw = stack.result(method, dict(rng, **{param: name}))
+        raw_derived = stack.result(method, dict(rng, derive=True, **{param: name}))
+        for step in (1, 7, "1s"):
+            ms = 1000 if step == "1s" else step
+            got = stack.result(method, dict(rng, step=step, **{param: name}))
+            steps = {}
+            for r in raw:
+                steps.setdefault((r["timestamp"] - 1) // ms, []).append(r)
+            expected = [dict(rs[-1], samples=len(rs)) for _, rs in sorted(steps.items())]
+            assert got == expected, (method, name, step, got[:2], expected[:2])
+        # derive: each step's extremes are those of the raw series' records in it (the
+        # intervals ending in the step), its flags theirs, and its rates lie between them
+        for step in (7, 50):
+            got = stack.result(method, dict(rng, step=step, derive=True, **{param: name}))
+            steps = {}
+            for r in raw_derived:
+                steps.setdefault((r["timestamp"] - 1) // step, []).append(r)
+            assert len(got) == len(steps), (method, name, step)
+            for rec, (_, rs) in zip(got, sorted(steps.items())):
+                assert rec["samples"] == len(rs)
+                derived = sorted({k for r in rs for k, v in r.items()
+                                  if k.endswith(("_pct", "_per_s")) and isinstance(v, (int, float))})
+                for k in derived:
+                    vals = [r[k] for r in rs if k in r]
+                    assert rec[k + "_min"] == min(vals) and rec[k + "_max"] == max(vals), \
+                        (method, name, step, k, rec, vals)
+                    if k in rec:
+                        assert min(vals) - 0.001 <= rec[k] <= max(vals) + 0.001, (method, k, rec, vals)
+                extremes = {k[:-4] for k in rec if k.endswith(("_min", "_max"))}
+                assert extremes == set(derived), (method, extremes, derived)
+                flags = {f for r in rs for f in r.get("flags", [])}
+                assert set(rec.get("flags", [])) == flags, (method, rec, flags)
+
+
 @suite.test
 def floats_are_written_as_the_shortest_decimal_of_the_32_bit_value():
     _, _, text = stack.call("host.cpu", {"ip": "192.0.2.2"})
