@@ -498,9 +498,10 @@ TEST_CASE("the call whose result would pass reply-limit gets -32001; earlier cal
     CHECK(v[1]["error"]["message"].asString() == "Reply too large");
     CHECK(v[1]["error"]["data"]["reply_limit_bytes"].asInt() == 3000);
     Json::Value narrow = v[1]["error"]["data"]["narrow_with"];
-    REQUIRE(narrow.size() == 3);
+    REQUIRE(narrow.size() == 4);
     CHECK(narrow[0].asString() == "from");
     CHECK(narrow[2].asString() == "limit");
+    CHECK(narrow[3].asString() == "step");
     CHECK(v[2]["error"]["code"].asInt() == -32001);  // not run, though it would have fitted
     CHECK(v[1]["id"].asInt() == 2);
     CHECK(v[2]["id"].asInt() == 3);

@@ -236,3 +236,24 @@ TEST_CASE("step reads a long range in bounded chunks: samples sharing a millisec
         CHECK(r[k]["cpu_user"].asUInt() == 3000u * (k + 1) - 1);  // the last of the step's last ms
     }
 }
+
+TEST_CASE("a stepped query honours request-timeout and reply-limit as it reads") {
+    TempDir dir;
+    Store store({dir / "db", 64 << 20, 3650 * 86400000LL});
+    std::vector<StoredSample> b;
+    for (int i = 1; i <= 9; ++i) b.push_back(poll(i));
+    store.write(b);
+    Stats stats;
+    const char* body =
+        R"({"jsonrpc":"2.0","method":"host.cpu","params":{"ip":"10.0.0.1","from":1,"to":90000,"step":10000,"derive":true},"id":1})";
+    ApiOptions late;
+    late.request_timeout_ms = 0;
+    Api timed_out(late, store, stats);
+    CHECK(parse_json(timed_out.handle(body, 1'000'000'000).body)["error"]["code"].asInt() == -32002);
+    ApiOptions small;
+    small.reply_limit = 1000;  // nine steps of about 900 bytes each
+    Api too_big(small, store, stats);
+    CHECK(parse_json(too_big.handle(body, 1'000'000'000).body)["error"]["code"].asInt() == -32001);
+    Api fine(ApiOptions{}, store, stats);
+    CHECK(parse_json(fine.handle(body, 1'000'000'000).body)["result"].size() == 9);
+}
