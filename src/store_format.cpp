@@ -235,7 +235,14 @@ void WindowGather::emit(const Store::ScanFn& fn) {
         return a.ts != b.ts ? a.ts < b.ts : a.rank != b.rank ? a.rank < b.rank : a.j < b.j;
     });
     size_t n = std::min(limit_, hits_.size());
+    constexpr size_t kAhead = 8;  // a long window waits on memory: fetch the samples to come
     for (size_t i = 0; i < n; ++i) {
+        if (i + kAhead < n) {
+            const Hit& a = newest_first_ ? hits_[hits_.size() - 1 - i - kAhead] : hits_[i + kAhead];
+            __builtin_prefetch(a.meta);
+            __builtin_prefetch(a.records.data() + 64);
+            __builtin_prefetch(a.records.data() + 128);
+        }
         const Hit& h = newest_first_ ? hits_[hits_.size() - 1 - i] : hits_[i];
         fn(decode_meta(h.meta, h.ts), h.records);
     }
