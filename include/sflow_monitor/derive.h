@@ -81,8 +81,8 @@ private:
 };
 
 // The derived keys of a step whose last record is `cur`, the one before it being `prev`:
-// "interval_ms" and the rates over iv, then "<key>_min" and "<key>_max" from `range`, then
-// "flags" (iv's, which should include the range's: interval_across).
+// "interval_ms" and the rates over iv (none on a reset), then "<key>_min" and "<key>_max" from
+// `range`, then "flags" (iv's, which should include the range's: interval_across).
 template <class T>
 void write_derived_over(JsonWriter& w, const T& prev, const T& cur, const Interval& iv,
                         const DerivedRange& range);
