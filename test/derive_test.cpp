@@ -34,6 +34,7 @@ struct Cluster {
     Store store{{dir / "db", 64 << 20, 7 * 86400000LL}};
     Stats stats;
     Api api{ApiOptions{}, store, stats};
+    uint64_t bytes_start = 0;  // host bytes_in of round 0
 
     // Round k of host `agent`: cpu counters advance by 10 s x 4 cpus at util_pct busy.
     void host_round(const std::string& agent, int k, double util_pct, uint32_t seq_base = 0,
@@ -53,7 +54,7 @@ struct Cluster {
         mem.mem_buffers = 1ull << 30;
         mem.mem_cached = 3ull << 30;  // used: 8 of 16 GiB
         HostNetIo net;
-        net.bytes_in = uint64_t(k) * 10 * 125000;  // 125000 B/s
+        net.bytes_in = bytes_start + uint64_t(k) * 10 * 125000;  // 125000 B/s, modular
         net.bytes_out = uint64_t(k) * 10 * 5000;
         HostDescr d;
         std::string hostname = "kvm-" + agent;  // Str<> views it: keep it alive until build()
@@ -89,13 +90,32 @@ struct Cluster {
 
 }  // namespace
 
+// Sets prev a little below the wrap of T (2^32 or 2^64) and cur d further on, past it: cur is
+// numerically smaller than prev, and only a modular difference gives d back.
+template <class T>
+void across_wrap(T& prev, T& cur, uint64_t d) {
+    prev = T(T(0) - T(d / 2 + 1));
+    cur = T(prev + T(d));
+    REQUIRE(cur < prev);
+}
+
+// The derived keys write_derived adds for two samples 10 s apart on the agent's clock.
+template <class T>
+Json::Value derived(const T& prev, const T& cur) {
+    std::string out;
+    JsonWriter w(out);
+    w.begin_object();
+    write_derived(w, prev, meta(0, 1, 1000), cur, meta(10000, 2, 11000));
+    w.end_object();
+    return parse(out);
+}
+
 TEST_CASE("a 32-bit counter that wrapped gives its modular difference, not a reset") {
     CHECK(delta32(0xFFFFFF00u, 0x100u) == 0x200u);
+    CHECK(delta64(0xFFFFFFFFFFFFFF00ull, 0x100ull) == 0x200ull);
     HostCpu a, b;
-    a.cpu_user = 0xFFFFF000u;
-    b.cpu_user = a.cpu_user + 3000;  // wraps
-    a.cpu_idle = 0;
-    b.cpu_idle = 7000;
+    across_wrap(a.cpu_user, b.cpu_user, 3000);
+    across_wrap(a.cpu_idle, b.cpu_idle, 7000);
     auto s = cpu_split(a, b);
     REQUIRE(s);
     CHECK(s->util == doctest::Approx(30.0));
@@ -104,6 +124,114 @@ TEST_CASE("a 32-bit counter that wrapped gives its modular difference, not a res
     CHECK(!iv.reset);
     CHECK(!iv.gap);
     CHECK(iv.seconds == doctest::Approx(5.0));
+}
+
+TEST_CASE("every rate and share the derive table computes is modular at its counter's width") {
+    // Each counter crosses 2^32 or 2^64 between the two samples, each by its own amount, so a
+    // difference that is not modular, or taken at the wrong width, or from another field, shows.
+    HostCpu cp, cc;
+    across_wrap(cp.cpu_user, cc.cpu_user, 1000);
+    across_wrap(cp.cpu_nice, cc.cpu_nice, 2000);
+    across_wrap(cp.cpu_system, cc.cpu_system, 3000);
+    across_wrap(cp.cpu_idle, cc.cpu_idle, 4000);
+    across_wrap(cp.cpu_waiting_io, cc.cpu_waiting_io, 5000);
+    across_wrap(cp.cpu_intr, cc.cpu_intr, 6000);
+    across_wrap(cp.cpu_sintr, cc.cpu_sintr, 7000);
+    uint32_t sp, sc;
+    across_wrap(sp, sc, 8000);
+    cp.cpu_steal = sp;
+    cc.cpu_steal = sc;
+    across_wrap(cp.cpu_interrupts, cc.cpu_interrupts, 50000);
+    across_wrap(cp.cpu_contexts, cc.cpu_contexts, 70000);
+    Json::Value c = derived(cp, cc);
+    CAPTURE(c.toStyledString());
+    // 36000 ms of CPU time in all; busy: all but idle and waiting_io
+    CHECK(c["cpu_util_pct"].asDouble() == doctest::Approx(75.0));
+    const std::pair<const char*, double> shares[] = {
+        {"cpu_user_pct", 1000}, {"cpu_nice_pct", 2000}, {"cpu_system_pct", 3000},
+        {"cpu_idle_pct", 4000}, {"cpu_waiting_io_pct", 5000}, {"cpu_intr_pct", 6000},
+        {"cpu_sintr_pct", 7000}, {"cpu_steal_pct", 8000}};
+    for (auto [k, ms] : shares) CHECK(c[k].asDouble() == doctest::Approx(100.0 * ms / 36000).epsilon(1e-4));
+    CHECK(c["cpu_interrupts_per_s"].asDouble() == 5000);
+    CHECK(c["cpu_contexts_per_s"].asDouble() == 7000);
+
+    HostMemory mp, mc;
+    across_wrap(mp.page_in, mc.page_in, 10);
+    across_wrap(mp.page_out, mc.page_out, 20);
+    across_wrap(mp.swap_in, mc.swap_in, 30);
+    across_wrap(mp.swap_out, mc.swap_out, 40);
+    Json::Value m = derived(mp, mc);
+    CHECK(m["page_in_per_s"].asDouble() == 1);
+    CHECK(m["page_out_per_s"].asDouble() == 2);
+    CHECK(m["swap_in_per_s"].asDouble() == 3);
+    CHECK(m["swap_out_per_s"].asDouble() == 4);
+
+    HostDiskIo dp, dc;
+    across_wrap(dp.reads, dc.reads, 1000);
+    across_wrap(dp.bytes_read, dc.bytes_read, 5'000'000'000ull);  // more than 2^32 in 10 s
+    across_wrap(dp.writes, dc.writes, 2000);
+    across_wrap(dp.bytes_written, dc.bytes_written, 40'000'000);
+    Json::Value d = derived(dp, dc);
+    CHECK(d["reads_per_s"].asDouble() == 100);
+    CHECK(d["bytes_read_per_s"].asDouble() == 500'000'000);
+    CHECK(d["writes_per_s"].asDouble() == 200);
+    CHECK(d["bytes_written_per_s"].asDouble() == 4'000'000);
+
+    HostNetIo np, nc;
+    across_wrap(np.bytes_in, nc.bytes_in, 12'500'000'000ull);
+    across_wrap(np.packets_in, nc.packets_in, 100);
+    across_wrap(np.errs_in, nc.errs_in, 200);
+    across_wrap(np.drops_in, nc.drops_in, 300);
+    across_wrap(np.bytes_out, nc.bytes_out, 400'000);
+    across_wrap(np.packets_out, nc.packets_out, 500);
+    across_wrap(np.errs_out, nc.errs_out, 600);
+    across_wrap(np.drops_out, nc.drops_out, 700);
+    Json::Value n = derived(np, nc);
+    CHECK(n["bytes_in_per_s"].asDouble() == 1'250'000'000);
+    CHECK(n["packets_in_per_s"].asDouble() == 10);
+    CHECK(n["errs_in_per_s"].asDouble() == 20);
+    CHECK(n["drops_in_per_s"].asDouble() == 30);
+    CHECK(n["bytes_out_per_s"].asDouble() == 40'000);
+    CHECK(n["packets_out_per_s"].asDouble() == 50);
+    CHECK(n["errs_out_per_s"].asDouble() == 60);
+    CHECK(n["drops_out_per_s"].asDouble() == 70);
+
+    VirtCpu vp, vc;
+    vp.vcpu_cpu_count = vc.vcpu_cpu_count = 2;
+    across_wrap(vp.vcpu_cpu_time, vc.vcpu_cpu_time, 5000);  // 5 s of 20 s
+    CHECK(derived(vp, vc)["vcpu_util_pct"].asDouble() == 25);
+
+    VirtDiskIo xp, xc;
+    across_wrap(xp.vdsk_rd_req, xc.vdsk_rd_req, 110);
+    across_wrap(xp.vdsk_rd_bytes, xc.vdsk_rd_bytes, 6'000'000'000ull);
+    across_wrap(xp.vdsk_wr_req, xc.vdsk_wr_req, 220);
+    across_wrap(xp.vdsk_wr_bytes, xc.vdsk_wr_bytes, 3'300'000);
+    across_wrap(xp.vdsk_errs, xc.vdsk_errs, 40);
+    Json::Value x = derived(xp, xc);
+    CHECK(x["vdsk_rd_req_per_s"].asDouble() == 11);
+    CHECK(x["vdsk_rd_bytes_per_s"].asDouble() == 600'000'000);
+    CHECK(x["vdsk_wr_req_per_s"].asDouble() == 22);
+    CHECK(x["vdsk_wr_bytes_per_s"].asDouble() == 330'000);
+    CHECK(x["vdsk_errs_per_s"].asDouble() == 4);
+
+    VirtNetIo yp, yc;
+    across_wrap(yp.vnio_bytes_in, yc.vnio_bytes_in, 7'000'000'000ull);
+    across_wrap(yp.vnio_packets_in, yc.vnio_packets_in, 10);
+    across_wrap(yp.vnio_errs_in, yc.vnio_errs_in, 20);
+    across_wrap(yp.vnio_drops_in, yc.vnio_drops_in, 30);
+    across_wrap(yp.vnio_bytes_out, yc.vnio_bytes_out, 8'000'000'000ull);
+    across_wrap(yp.vnio_packets_out, yc.vnio_packets_out, 50);
+    across_wrap(yp.vnio_errs_out, yc.vnio_errs_out, 60);
+    across_wrap(yp.vnio_drops_out, yc.vnio_drops_out, 70);
+    Json::Value y = derived(yp, yc);
+    CHECK(y["vnio_bytes_in_per_s"].asDouble() == 700'000'000);
+    CHECK(y["vnio_packets_in_per_s"].asDouble() == 1);
+    CHECK(y["vnio_errs_in_per_s"].asDouble() == 2);
+    CHECK(y["vnio_drops_in_per_s"].asDouble() == 3);
+    CHECK(y["vnio_bytes_out_per_s"].asDouble() == 800'000'000);
+    CHECK(y["vnio_packets_out_per_s"].asDouble() == 5);
+    CHECK(y["vnio_errs_out_per_s"].asDouble() == 6);
+    CHECK(y["vnio_drops_out_per_s"].asDouble() == 7);
 }
 
 TEST_CASE("uptime going back or the sequence restarting is a reset; a skipped sequence is a gap") {
@@ -119,7 +247,8 @@ TEST_CASE("uptime going back or the sequence restarting is a reset; a skipped se
 
 TEST_CASE("derive adds cpu utilisation and rates to each record after the first") {
     Cluster c;
-    for (int k = 0; k < 3; ++k) c.host_round("10.0.0.1", k, 25.0, 0, 0xFFFF0000u);  // user wraps
+    c.bytes_start = 0ull - 1'500'000;  // bytes_in crosses 2^64 between rounds 1 and 2
+    for (int k = 0; k < 3; ++k) c.host_round("10.0.0.1", k, 25.0, 0, 0u - 15000u);  // user too
     Json::Value r = c.rpc("host.cpu", R"({"ip":"10.0.0.1","derive":true})", 1'030'000)["result"];
     REQUIRE(r.size() == 3);
     CHECK(!r[0].isMember("cpu_util_pct"));
@@ -129,6 +258,7 @@ TEST_CASE("derive adds cpu utilisation and rates to each record after the first"
     CHECK(r[2]["flags"].size() == 0);
     Json::Value n = c.rpc("host.net", R"({"ip":"10.0.0.1","derive":true})", 1'030'000)["result"];
     CHECK(n[1]["bytes_in_per_s"].asDouble() == doctest::Approx(125000));
+    CHECK(n[2]["bytes_in_per_s"].asDouble() == doctest::Approx(125000));
     Json::Value plain = c.rpc("host.cpu", R"({"ip":"10.0.0.1"})", 1'030'000)["result"];
     CHECK(!plain[1].isMember("cpu_util_pct"));
     CHECK(!plain[1].isMember("flags"));

@@ -125,9 +125,11 @@ def _fcgi_pairs(params):
     return out
 
 
-def fcgi_request(address, params, body=b"", timeout=TIMEOUT):
+def fcgi_request(address, params, body=b"", timeout=TIMEOUT, end_stdin=True):
     """Sends one FastCGI request to a unix socket path or a (host, port); returns
-    (headers with lowercase names, body bytes) from its stdout."""
+    (headers with lowercase names, body bytes) from its stdout once the responder ends the
+    request. end_stdin=False leaves the body stream open (its end never sent): the answer then
+    shows what the responder decided without reading the rest."""
     s = socket.socket(socket.AF_UNIX if isinstance(address, str) else socket.AF_INET,
                       socket.SOCK_STREAM)
     s.settimeout(timeout)
@@ -138,25 +140,28 @@ def fcgi_request(address, params, body=b"", timeout=TIMEOUT):
         msg += _fcgi_record(4, pairs) + _fcgi_record(4, b"")
         for i in range(0, len(body), 65535):
             msg += _fcgi_record(5, body[i:i + 65535])
-        msg += _fcgi_record(5, b"")
+        if end_stdin:
+            msg += _fcgi_record(5, b"")
         try:
             s.sendall(msg)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the responder may answer and close before reading everything
-        raw = b""
-        while True:
+        raw, stdout, pos, ended = b"", b"", 0, False
+        while not ended:
             chunk = s.recv(65536)
             if not chunk:
                 break
             raw += chunk
+            while not ended and pos + 8 <= len(raw):
+                _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", raw[pos:pos + 8])
+                if pos + 8 + clen + plen > len(raw):
+                    break
+                if rtype == 6:
+                    stdout += raw[pos + 8:pos + 8 + clen]
+                ended = rtype == 3  # END_REQUEST
+                pos += 8 + clen + plen
     finally:
         s.close()
-    stdout, pos = b"", 0
-    while pos + 8 <= len(raw):
-        _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB", raw[pos:pos + 8])
-        if rtype == 6:
-            stdout += raw[pos + 8:pos + 8 + clen]
-        pos += 8 + clen + plen
     head, _, payload = stdout.partition(b"\r\n\r\n")
     headers = {}
     for line in head.decode().split("\r\n"):
