@@ -1,7 +1,17 @@
 """sflow-gen traffic (several hypervisors with VMs, one VM migrating) sent over UDP to the
-service, compared with the --expect file sflow-gen writes of what each sample holds."""
+service, compared two ways:
 
+- with the --expect file sflow-gen writes of what each sample holds. That file comes from the
+  same record structs and JsonWriter as the service's answers: a round trip, which catches
+  loss, reordering and mix-ups between hosts, not a field the structs got wrong on both sides;
+- with the same datagrams written to a pcap and walked here by hand, XDR item by item, from
+  ../shared/spec/sflow-host.md, against hand-written values (version 5, sub-agent 100001,
+  sources 2:1 and 3:100000+k, hsflowd's record order, the 80-byte host_cpu, ...): an
+  independent oracle for the wire format and for host.cpu and host.memory field by field."""
+
+import ipaddress
 import os
+import struct
 import subprocess
 
 import harness
@@ -20,15 +30,16 @@ VM_METHODS = {"virt.cpu": "virt_cpu", "virt.memory": "virt_memory", "virt.disk":
 DESCRIPTION_KEYS = ["hostname", "machine_type", "os_name", "os_release"]
 
 expect = []
+GEN_ARGS = ["--hosts", "3", "--vms", "2", "--rounds", "6", "--migrate", "--start-near-wrap",
+            "--seed", "7"]
 
 
 @suite.test
 def every_generated_datagram_is_received():
     path = os.path.join(stack.dir, "expect.jsonl")
     before = stack.datagrams_received()
-    subprocess.run([os.path.join(harness.BUILD, "sflow-gen"), "--hosts", "3", "--vms", "2",
-                    "--rounds", "6", "--migrate", "--start-near-wrap", "--seed", "7",
-                    "--dest", "127.0.0.1:%d" % stack.udp_port, "--expect", path, "--quiet"],
+    subprocess.run([os.path.join(harness.BUILD, "sflow-gen")] + GEN_ARGS +
+                   ["--dest", "127.0.0.1:%d" % stack.udp_port, "--expect", path, "--quiet"],
                    check=True, timeout=harness.TIMEOUT)
     expect.extend(read_jsonl(path))
     n = max(s["datagram"] for s in expect) + 1
@@ -166,6 +177,108 @@ def virt_history_shows_the_migration_and_host_vms_the_vms_now():
     new_host = agents_in_order[-1]
     assert moved in [v["hostname"] for v in stack.result("host.vms", {"ip": new_host})]
     assert moved not in [v["hostname"] for v in stack.result("host.vms", {"ip": agents_in_order[0]})]
+
+
+# ---- the independent reading: the spec's XDR, walked by hand --------------------------------
+
+# host_cpu and host_memory as sflow-host.md lays them out (f = f32, I = u32, Q = u64), named by
+# the API's keys (spec_keys.py, in the spec's order); host_cpu's last three (steal, guest,
+# guest_nice) come only in the 80-byte form and the API does not show them.
+HOST_CPU_XDR = ">fff" + "I" * 14
+HOST_CPU_80_XDR = HOST_CPU_XDR + "III"
+HOST_MEMORY_XDR = ">" + "Q" * 7 + "I" * 4
+HOST_RECORDS = [2100, 2001, 2010, 2009, 2008, 2007, 2005, 2004, 2003, 2006, 2000]  # hsflowd's order
+VM_RECORDS = [2001, 2103, 2102, 2101, 2104, 2002, 2000]
+pcap_datagrams = []
+
+
+def xdr_string(b, pos):
+    n = struct.unpack_from(">I", b, pos)[0]
+    return b[pos + 4:pos + 4 + n].decode(), pos + 4 + (n + 3) // 4 * 4
+
+
+def walk(payload):
+    """One datagram by the spec: its header and samples, each with its records' raw bytes."""
+    version, addr_type = struct.unpack_from(">II", payload, 0)
+    assert version == 5 and addr_type == 1, (version, addr_type)
+    d = {"agent": str(ipaddress.ip_address(payload[8:12])), "samples": []}
+    d["sub_agent"], d["sequence"], d["uptime"], n = struct.unpack_from(">IIII", payload, 12)
+    pos = 28
+    for _ in range(n):
+        fmt, length = struct.unpack_from(">II", payload, pos)
+        body = payload[pos + 8:pos + 8 + length]
+        pos += 8 + length
+        assert fmt == 4, "an expanded counter sample (0:4), as hsflowd sends: %d" % fmt
+        seq, cls, idx, nrec = struct.unpack_from(">IIII", body, 0)
+        at, records = 16, []
+        for _ in range(nrec):
+            rfmt, rlen = struct.unpack_from(">II", body, at)
+            records.append((rfmt, body[at + 8:at + 8 + rlen]))
+            at += 8 + rlen
+        assert at == len(body), "the records fill the sample exactly"
+        d["samples"].append({"sequence": seq, "source": (cls, idx), "records": records})
+    assert pos == len(payload) and len(payload) <= 1400, len(payload)
+    return d
+
+
+@suite.test
+def the_generated_datagrams_have_the_spec_and_hsflowd_framing_read_by_hand():
+    path = os.path.join(stack.dir, "gen.pcap")
+    subprocess.run([os.path.join(harness.BUILD, "sflow-gen")] + GEN_ARGS + ["--pcap", path],
+                   check=True, timeout=harness.TIMEOUT)
+    pcap_datagrams.extend(walk(p) for p in harness.read_pcap(path))
+    assert len(pcap_datagrams) == max(s["datagram"] for s in expect) + 1
+    assert sorted({d["agent"] for d in pcap_datagrams}) == ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
+    last_seq, hosts = {}, 0
+    for d in pcap_datagrams:
+        assert d["sub_agent"] == 100001
+        assert d["sequence"] == last_seq.get(d["agent"], 0) + 1, d  # per agent, from 1
+        last_seq[d["agent"]] = d["sequence"]
+        for s in d["samples"]:
+            formats = [f for f, _ in s["records"]]
+            recs = dict(s["records"])
+            if s["source"] == (2, 1):  # the host
+                hosts += 1
+                assert formats == HOST_RECORDS, formats
+                assert len(recs[2003]) == 80  # hsflowd's host_cpu, with steal, guest, guest_nice
+                cpu = struct.unpack(HOST_CPU_80_XDR, recs[2003])
+                assert cpu[7] == d["uptime"] // 1000, (cpu[7], d["uptime"])  # uptime in s
+                name, at = xdr_string(recs[2000], 0)
+                assert name == "kvm-%03d" % int(d["agent"].split(".")[3]), name
+                assert struct.unpack_from(">II", recs[2000], at + 16) == (3, 2)  # x86_64, linux
+            else:  # a VM: logical entity 3, index 100000 + k
+                assert s["source"][0] == 3 and s["source"][1] > 100000, s["source"]
+                assert formats == VM_RECORDS, formats
+                assert struct.unpack(">II", recs[2002]) == (2, 1)  # its parent: the host's 2:1
+                assert struct.unpack(">I", recs[2101][:4])[0] == 1  # running
+                assert xdr_string(recs[2000], 0)[0].startswith("vm-")
+    assert hosts == 3 * 6
+
+
+def host_records(agent, fmt):
+    return [dict(s["records"])[fmt] for d in pcap_datagrams if d["agent"] == agent
+            for s in d["samples"] if s["source"] == (2, 1)]
+
+
+def same_as_xdr(method, xdr, fmt):
+    names = keys(method)
+    for agent in agents():
+        got = stack.result(method, {"ip": agent})
+        raw = host_records(agent, fmt)
+        assert len(got) == len(raw) == 6, (method, agent, len(got), len(raw))
+        for i, (g, r) in enumerate(zip(got, raw)):
+            assert list(g) == ["host_ip", "timestamp"] + names, list(g)
+            want = struct.unpack_from(xdr, r)
+            # a float is right when it packs back to the same 4 bytes
+            as_sent = tuple(struct.unpack(">f", struct.pack(">f", g[k]))[0] if t == "f" else g[k]
+                            for k, t in zip(names, xdr[1:]))
+            assert as_sent == want, "%s %s record %d:\n got %s\nwant %s" % (method, agent, i, as_sent, want)
+
+
+@suite.test
+def host_cpu_and_host_memory_hold_the_values_read_by_hand_from_the_datagrams():
+    same_as_xdr("host.cpu", HOST_CPU_XDR, 2003)
+    same_as_xdr("host.memory", HOST_MEMORY_XDR, 2004)
 
 
 if __name__ == "__main__":
