@@ -171,7 +171,9 @@ TEST_CASE("unknown options, stray arguments and unreadable files are errors") {
     CHECK(error_of({"--config", bad_value.path}).find("map-size") != std::string::npos);
 }
 
-TEST_CASE("help lists every option of the table with its default") {
+// The help text is made from config_options(): a round trip. test/e2e/cli_test.py compares
+// --help with etc/sflow-monitor.conf, which is written by hand.
+TEST_CASE("round trip: help lists every option of the table it is built from, with its default") {
     ParsedArgs a = parse({"--help"});
     REQUIRE(a.action == ParsedArgs::help);
     for (const auto& o : config_options()) {

@@ -1,6 +1,12 @@
 // gen_test.cpp — sflow-gen, run as a binary ($BUILD/sflow-gen): its pcap decodes to what its
 // expect file says, hsflowd's framing (sizes, record order, sequences), determinism, IPv6,
 // migration, 32-bit wraps, option errors, and real UDP sending to a loopback socket.
+//
+// Oracles: the expect-file comparison is a round trip (sflow-gen writes the file from the same
+// record structs and JsonWriter that decode and print the pcap here), so it catches framing,
+// order and mix-ups, not a field both sides get wrong. The framing cases compare with values
+// written here from the spec and hsflowd (1400 bytes, record order, sub-agent 100001, sequences
+// from 1). test/e2e/gen_test.py walks the pcap's XDR by hand from the spec, independently.
 #include <doctest/doctest.h>
 #include <json/json.h>
 #include <netinet/in.h>
@@ -158,7 +164,7 @@ const char kSmall[] = "--hosts 3 --vms 4 --rounds 5 --interval 5000 --seed 7";
 
 }  // namespace
 
-TEST_CASE("every generated sample decodes to exactly what the expect file says") {
+TEST_CASE("round trip: every generated sample decodes to exactly what the expect file says") {
     TempDir dir;
     Run r = generate(dir, kSmall);
     std::vector<Seen> seen = samples_of(r);
