@@ -89,16 +89,19 @@ TEST_CASE("datagrams sent over UDP become queryable samples, and a malformed one
 
 TEST_CASE("agents outside the allow-list are rejected and counted") {
     IngestOptions o;
-    o.allow = {"10.1.0.0/16", "2001:db8::/32"};
+    o.allow = {"10.1.0.0/16", "2001:db8::/32", "192.0.2.32/27"};  // whole bytes, and 3 bits of one
     Running r(o);
-    send_to(r.ingest.port(), host_datagram("10.2.0.1", 1));
-    send_to(r.ingest.port(), host_datagram("10.1.200.7", 1));
-    send_to(r.ingest.port(), host_datagram("2001:db8::1", 1));
-    REQUIRE(wait_for([&] { return r.stats.datagrams_received == 3; }));
-    REQUIRE(wait_for([&] { return r.stats.samples_stored == 2; }));
-    CHECK(r.stats.datagrams_rejected.agent_not_allowed == 1);
-    CHECK(stored(r.store, "10.2.0.1") == 0);
-    CHECK(stored(r.store, "10.1.200.7") == 1);
+    const std::pair<const char*, bool> agents[] = {
+        {"10.2.0.1", false}, {"10.1.200.7", true}, {"2001:db8::1", true}, {"2001:db9::1", false},
+        {"192.0.2.31", false}, {"192.0.2.32", true}, {"192.0.2.63", true}, {"192.0.2.64", false}};
+    for (auto [agent, _] : agents) send_to(r.ingest.port(), host_datagram(agent, 1));
+    REQUIRE(wait_for([&] { return r.stats.datagrams_received == 8; }));
+    REQUIRE(wait_for([&] { return r.stats.samples_stored + r.stats.datagrams_rejected.agent_not_allowed == 8; }));
+    CHECK(r.stats.datagrams_rejected.agent_not_allowed == 4);
+    for (auto [agent, allowed] : agents) {
+        INFO(agent);
+        CHECK(stored(r.store, agent) == (allowed ? 1 : 0));
+    }
 }
 
 TEST_CASE("with require_source_match an agent address that is not the UDP source is rejected") {
