@@ -5,6 +5,7 @@
 #   make run/stop   start/stop nginx + the service in the background (HTTP_PORT, SFLOW_PORT, VAR_DIR,
 #                   SFM_ARGS: more service options, e.g. SFM_ARGS="--retention 2h")
 #   make bench      benchmarks (not part of make test)
+#   make mutate     break behaviours in a scratch copy and expect the tests to fail (docs/testing.md)
 
 CXX      ?= g++
 PKGS     := jsoncpp lmdb fcgi
@@ -37,7 +38,7 @@ TOOLS     := $(patsubst tools/%.cpp,$(BUILD)/%,$(subst _,-,$(TOOL_SRCS)))
 TEST_SRCS := $(wildcard test/*_test.cpp) test/main.cpp
 TEST_OBJS := $(TEST_SRCS:%.cpp=$(BUILD)/%.o)
 
-.PHONY: all test unit deps run stop bench bench-fair bench-decode clean fuzz soak
+.PHONY: all test unit deps run stop bench bench-fair bench-decode clean fuzz soak mutate
 all: $(BUILD)/sflow-monitor $(TOOLS) $(BUILD)/unit-tests
 
 $(BUILD)/%.o: %.cpp
@@ -133,6 +134,10 @@ soak: all
 	BUILD=$(BUILD) scripts/crash-test
 	BUILD=$(BUILD) scripts/flood-test
 	BUILD=$(BUILD) scripts/soak-test
+
+# make mutate [MUTATIONS="id ..."]: scripts/mutate over a copy of this tree; never part of make test
+mutate: all
+	scripts/mutate $(MUTATIONS)
 
 clean:
 	rm -rf build
