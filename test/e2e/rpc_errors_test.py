@@ -186,7 +186,7 @@ def padded(n):
 def assert_too_large(body):
     resp = json.loads(body)
     assert error_code(resp) == -32600 and resp["id"] is None, resp
-    assert resp["error"]["data"] == {"reason": "request body over the limit of %d bytes" % LIMIT}, resp
+    assert resp["error"]["data"]["reason"] == "request body over the limit of %d bytes" % LIMIT, resp
 
 
 @suite.test
