@@ -171,11 +171,15 @@ TEST_CASE("every rate and share the derive table computes is modular at its coun
     across_wrap(dp.bytes_read, dc.bytes_read, 5'000'000'000ull);  // more than 2^32 in 10 s
     across_wrap(dp.writes, dc.writes, 2000);
     across_wrap(dp.bytes_written, dc.bytes_written, 40'000'000);
+    across_wrap(dp.read_time, dc.read_time, 3000);
+    across_wrap(dp.write_time, dc.write_time, 4000);
     Json::Value d = derived(dp, dc);
     CHECK(d["reads_per_s"].asDouble() == 100);
     CHECK(d["bytes_read_per_s"].asDouble() == 500'000'000);
     CHECK(d["writes_per_s"].asDouble() == 200);
     CHECK(d["bytes_written_per_s"].asDouble() == 4'000'000);
+    CHECK(d["read_time_per_s"].asDouble() == 300);
+    CHECK(d["write_time_per_s"].asDouble() == 400);
 
     HostNetIo np, nc;
     across_wrap(np.bytes_in, nc.bytes_in, 12'500'000'000ull);
