@@ -187,7 +187,8 @@ Host describe_host(const Store& st, const EntityInfo& e, std::string ip, const s
     h.ip = std::move(ip);
     auto samples = newest(st, Entity::host, e.name, now, 3);
     h.presence = presence(samples, now);
-    h.hostname = host_descr(st, e).hostname.value;
+    std::string keep;
+    h.hostname = host_descr(st, e, keep).hostname.value;
     h.last_seen = e.last.ts_ms;
     auto cpu = last_two<HostCpu>(samples);
     if (cpu.cur) {

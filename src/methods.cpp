@@ -290,7 +290,8 @@ void host_description(const Call& c, JsonWriter& w) {
         w.begin_object();
         w.key("host_ip");
         w.string(r.ip);
-        w.api_fields(host_descr(c.store, r.e));
+        std::string keep;
+        w.api_fields(host_descr(c.store, r.e, keep));
         w.end_object();
     }
     w.end_array();
@@ -479,15 +480,19 @@ const MethodSpec* find_method(const std::string& name) {
     return nullptr;
 }
 
-HostDescr host_descr(const Store& store, const EntityInfo& host) {
+HostDescr host_descr(const Store& store, const EntityInfo& host, std::string& keep) {
     if (auto d = find_record<HostDescr>(host.records_raw)) return std::move(*d);
-    std::optional<HostDescr> found;
+    bool found = false;
     store.scan(Entity::host, host.name, -1, INT64_MAX / 2,
                [&](const SampleMeta&, std::string_view raw) {
-                   if (!found) found = find_record<HostDescr>(raw);
+                   if (!found && find_record<HostDescr>(raw)) {
+                       keep.assign(raw);  // copied: raw is gone when the scan returns
+                       found = true;
+                   }
                },
                kDescrLookback, true);
-    return found.value_or(HostDescr{});
+    if (!found) return HostDescr{};
+    return find_record<HostDescr>(keep).value_or(HostDescr{});
 }
 
 }  // namespace sfm

@@ -638,7 +638,8 @@ struct Exporter::Impl {
         HostIndex fresh;
         for (const EntityInfo& e : store.entities(Entity::host)) {
             HostEntry& h = fresh[Address::from_raw(e.name)];
-            h.hostname = std::string(host_descr(store, e).hostname.value);
+            std::string keep;
+            h.hostname = std::string(host_descr(store, e, keep).hostname.value);
             h.last_ms = e.last.ts_ms;
         }
         for (const EntityInfo& e : store.entities(Entity::vm)) fresh[e.last.agent].vms.push_back(e.name);
