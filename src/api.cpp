@@ -41,14 +41,11 @@ void write_id(JsonWriter& w, const Json::Value* id, std::string_view body) {
 void write_error(JsonWriter& w, const Json::Value* id, std::string_view body, int code,
                  const std::string& message, const std::string& data = "") {
     w.begin_object();
-    w.key("jsonrpc");
-    w.string("2.0");
+    w.member("jsonrpc", "2.0");
     w.key("error");
     w.begin_object();
-    w.key("code");
-    w.number(code);
-    w.key("message");
-    w.string(message);
+    w.member("code", code);
+    w.member("message", message);
     if (!data.empty()) {
         w.key("data");
         w.raw(data);
@@ -57,6 +54,17 @@ void write_error(JsonWriter& w, const Json::Value* id, std::string_view body, in
     w.key("id");
     write_id(w, id, body);
     w.end_object();
+}
+
+// The data of a request refused whole: {"reason":…} and, with limit_key, the limit's value.
+std::string reason_data(const std::string& reason, const char* limit_key = nullptr, uint64_t limit = 0) {
+    std::string data;
+    JsonWriter d(data);
+    d.begin_object();
+    d.member("reason", reason);
+    if (limit_key) d.member(limit_key, limit);
+    d.end_object();
+    return data;
 }
 
 const char* type_name(ParamType t) {
@@ -169,13 +177,11 @@ RpcError refusal_error(RefusalReason why, const ApiOptions& o, const MethodSpec*
     std::string data;
     JsonWriter d(data);
     d.begin_object();
-    d.key("reason");
     switch (why) {
         case RefusalReason::reply_limit: {
-            d.string("the reply would pass the limit of " + std::to_string(o.reply_limit) +
-                     " bytes; earlier calls of a batch keep their answers, later ones are not run");
-            d.key("reply_limit_bytes");
-            d.number(uint64_t(o.reply_limit));
+            d.member("reason", "the reply would pass the limit of " + std::to_string(o.reply_limit) +
+                                   " bytes; earlier calls of a batch keep their answers, later ones are not run");
+            d.member("reply_limit_bytes", uint64_t(o.reply_limit));
             // what narrows this method's answer: its own range and filter parameters
             d.key("narrow_with");
             d.begin_array();
@@ -187,30 +193,27 @@ RpcError refusal_error(RefusalReason why, const ApiOptions& o, const MethodSpec*
                             d.string(p.name);
                         }
             d.end_array();
-            d.key("hint");
-            d.string("ask for less in one call (a shorter from/to range, a limit or a step; for "
-                     "cluster.status its filters) or split the batch into several requests");
+            d.member("hint", "ask for less in one call (a shorter from/to range, a limit or a step; for "
+                             "cluster.status its filters) or split the batch into several requests");
             d.end_object();
             return RpcError(-32001, "Reply too large", data);
         }
         case RefusalReason::timeout:
-            d.string("the request ran past its deadline of " + std::to_string(o.request_timeout_ms) +
-                     " ms; earlier calls of a batch keep their answers, later ones are not run");
-            d.key("request_timeout_ms");
-            d.number(o.request_timeout_ms);
+            d.member("reason", "the request ran past its deadline of " + std::to_string(o.request_timeout_ms) +
+                                   " ms; earlier calls of a batch keep their answers, later ones are not run");
+            d.member("request_timeout_ms", o.request_timeout_ms);
             d.end_object();
             return RpcError(-32002, "Request timeout", data);
         case RefusalReason::busy:
-            d.string("every worker that heavy calls may use is busy with one; retry shortly");
-            d.key("heavy_calls");
-            d.number(o.heavy_calls);
+            d.member("reason", "every worker that heavy calls may use is busy with one; retry shortly");
+            d.member("heavy_calls", o.heavy_calls);
             d.end_object();
             return RpcError(-32003, "Server busy", data);
         case RefusalReason::batch_too_long:
         case RefusalReason::body_too_large:
             break;  // the whole request is refused: Api::handle, Api::too_large
     }
-    d.string(refusal_name(why));
+    d.member("reason", refusal_name(why));
     d.end_object();
     return RpcError(-32600, "Invalid Request", data);
 }
@@ -376,8 +379,8 @@ HttpReply Api::too_large(std::string_view client) const {
     HttpReply r;
     JsonWriter w(r.body);
     write_error(w, nullptr, {}, -32600, "Invalid Request",
-                "{\"reason\":\"request body over the limit of " + std::to_string(opts_.body_limit) +
-                    " bytes\",\"body_limit_bytes\":" + std::to_string(opts_.body_limit) + "}");
+                reason_data("request body over the limit of " + std::to_string(opts_.body_limit) + " bytes",
+                            "body_limit_bytes", opts_.body_limit));
     refused(RefusalReason::body_too_large, client,
             "body over body-limit " + std::to_string(opts_.body_limit) + " bytes");
     return r;
@@ -412,7 +415,7 @@ HttpReply Api::handle(std::string_view body, int64_t now, std::string_view clien
     }
     if (too_deep) {
         write_error(w, nullptr, {}, -32600, "Invalid Request",
-                    "{\"reason\":\"nested deeper than " + std::to_string(opts_.max_depth) + "\"}");
+                    reason_data("nested deeper than " + std::to_string(opts_.max_depth)));
         return reply;
     }
     if (!parsed) {
@@ -421,9 +424,9 @@ HttpReply Api::handle(std::string_view body, int64_t now, std::string_view clien
     }
     if (root.isArray() && root.size() > opts_.max_batch) {  // refused whole, nothing run
         write_error(w, nullptr, {}, -32600, "Invalid Request",
-                    "{\"reason\":\"batch of " + std::to_string(root.size()) +
-                        " calls, over the limit of " + std::to_string(opts_.max_batch) +
-                        "\",\"max_batch\":" + std::to_string(opts_.max_batch) + "}");
+                    reason_data("batch of " + std::to_string(root.size()) + " calls, over the limit of " +
+                                    std::to_string(opts_.max_batch),
+                                "max_batch", opts_.max_batch));
         refused(RefusalReason::batch_too_long, client,
                 "batch of " + std::to_string(root.size()) + " calls over max-batch " +
                     std::to_string(opts_.max_batch));

@@ -64,8 +64,7 @@ struct Rates {
     size_t hint = 0;
     void put(std::string_view k, double v) {
         if (range) return range->put(k, v, hint);
-        w->key(k);
-        w->number(round3(v));
+        w->member(k, round3(v));
     }
 };
 
@@ -154,8 +153,7 @@ void write_flags(JsonWriter& w, const Interval& iv) {
 template <class T>
 void write_interval_and_rates(JsonWriter& w, const T& prev, const T& cur, const Interval& iv) {
     if (!iv.reset) {  // across a reset the agent's clock says nothing: no interval, no rates
-        w.key("interval_ms");
-        w.number(iv.ms);
+        w.member("interval_ms", iv.ms);
         Rates r{&w, iv.seconds};
         rates(r, prev, cur);
     }
@@ -209,12 +207,8 @@ void DerivedRange::add(const T& prev, const SampleMeta& pm, const T& cur, const 
 void write_extremes(JsonWriter& w, const DerivedRange& r) {
     std::string k;
     for (const auto& e : r.keys_) {
-        k.assign(e.key).append("_min");
-        w.key(k);
-        w.number(round3(e.min));
-        k.assign(e.key).append("_max");
-        w.key(k);
-        w.number(round3(e.max));
+        w.member(k.assign(e.key).append("_min"), round3(e.min));
+        w.member(k.assign(e.key).append("_max"), round3(e.max));
     }
 }
 

@@ -14,10 +14,8 @@ RpcError invalid_param(const std::string& param, const std::string& reason) {
     std::string data;
     JsonWriter w(data);
     w.begin_object();
-    w.key("param");
-    w.string(param);
-    w.key("reason");
-    w.string(reason);
+    w.member("param", param);
+    w.member("reason", reason);
     w.end_object();
     return RpcError(-32602, "Invalid params", data);
 }
@@ -167,8 +165,7 @@ void series(const Call& c, JsonWriter& w) {
     auto make_lead = [&](const std::string& host_ip) {
         lead.clear();
         JsonWriter l(lead);
-        l.key("host_ip");
-        l.string(host_ip);
+        l.member("host_ip", host_ip);
         l.key("timestamp");
     };
     if (kind == Entity::host) {
@@ -176,8 +173,7 @@ void series(const Call& c, JsonWriter& w) {
     } else {
         JsonWriter n(vm_name);
         n.sep();  // as after a member: key() starts with the comma
-        n.key("hostname");
-        n.string(name);
+        n.member("hostname", name);
     }
     // opens a record and writes its leading members and its fields
     auto begin_record = [&](const SampleMeta& m, const T& rec) {
@@ -232,8 +228,7 @@ void series(const Call& c, JsonWriter& w) {
                          kBaseLookback, true);
         auto flush = [&] {
             begin_record(last->meta, last->rec);
-            w.key("samples");
-            w.number(count);
+            w.member("samples", count);
             const Held* from = base ? &*base : first ? &*first : nullptr;
             if (derive && from && count > (base ? 0u : 1u))
                 write_derived_over(w, from->rec, last->rec,
@@ -288,8 +283,7 @@ void host_description(const Call& c, JsonWriter& w) {
         c.budget.check();
         w.sep();
         w.begin_object();
-        w.key("host_ip");
-        w.string(r.ip);
+        w.member("host_ip", r.ip);
         std::string keep;
         w.api_fields(host_descr(c.store, r.e, keep));
         w.end_object();
@@ -303,10 +297,8 @@ void vm_description(const Call& c, JsonWriter& w) {
         c.budget.check();
         w.sep();
         w.begin_object();
-        w.key("host_ip");
-        w.string(e.last.agent.text());
-        w.key("hostname");
-        w.string(e.name);
+        w.member("host_ip", e.last.agent.text());
+        w.member("hostname", e.name);
         w.end_object();
     }
     w.end_array();
@@ -317,10 +309,7 @@ void vm_description(const Call& c, JsonWriter& w) {
 // The JSON visitor over Stats::fields: each counter as "name":value, a group as an object.
 struct StatsJson {
     JsonWriter& w;
-    void operator()(const char* k, const Counter& v, const char* /*help*/) {
-        w.key(k);
-        w.number(uint64_t(v));
-    }
+    void operator()(const char* k, const Counter& v, const char* /*help*/) { w.member(k, uint64_t(v)); }
     template <class G>
     void group(const char* k, const G& g) {
         w.key(k);
@@ -332,34 +321,23 @@ struct StatsJson {
 
 void collector_stats(const Call& c, JsonWriter& w) {
     const Stats& s = c.stats;
-    auto counter = [&](const char* k, uint64_t v) {
-        w.key(k);
-        w.number(v);
-    };
     w.begin_object();
-    w.key("version");
-    w.string(kVersion);
-    counter("uptime_ms", uint64_t(c.now_ms - s.started_ms));
+    w.member("version", kVersion);
+    w.member("uptime_ms", c.now_ms - s.started_ms);
     StatsJson counters{w};
     Stats::fields(s, counters);
     StoreStats st = c.store.stats();
     w.key("store");
     w.begin_object();
-    counter("map_size_bytes", st.map_size);
-    counter("used_bytes", st.used_bytes);
-    w.key("map_used_pct");
-    w.number(st.map_size ? 100.0 * double(st.used_bytes) / double(st.map_size) : 0.0);
-    counter("samples", st.samples);
-    counter("entities", st.entities);
-    counter("oldest_ms", uint64_t(st.oldest_ms));
-    counter("purged_for_space", st.purged_for_space);
+    w.member("map_size_bytes", st.map_size);
+    w.member("used_bytes", st.used_bytes);
+    w.member("map_used_pct", st.map_size ? 100.0 * double(st.used_bytes) / double(st.map_size) : 0.0);
+    w.member("samples", st.samples);
+    w.member("entities", st.entities);
+    w.member("oldest_ms", uint64_t(st.oldest_ms));
+    w.member("purged_for_space", st.purged_for_space);
     // How long raw samples last at today's rate: the map's share below the size purge over
     // (bytes per sample × samples per day), and that or retention, whichever is shorter.
-    auto number_or_null = [&](const char* k, std::optional<double> v) {
-        w.key(k);
-        if (v) w.number(*v);
-        else w.null();
-    };
     std::optional<double> per_sample, per_day = s.stored_per_day(c.now_ms), map_days;
     if (st.samples) per_sample = double(st.used_bytes) / double(st.samples);
     if (per_sample && per_day && *per_day > 0) map_days = double(st.size_purge_at) / *per_sample / *per_day;
@@ -367,30 +345,29 @@ void collector_stats(const Call& c, JsonWriter& w) {
         if (v) return double(int64_t(*v / unit + 0.5)) * unit;
         return v;
     };
-    number_or_null("bytes_per_sample", rounded(per_sample, 1));
-    number_or_null("samples_per_day", rounded(per_day, 1));
-    number_or_null("raw_days_map_holds", rounded(map_days, 0.01));
-    number_or_null("raw_days_held", rounded(map_days ? std::min(*map_days, double(st.retention_ms) / 86400000)
-                                                      : map_days, 0.01));
+    w.member("bytes_per_sample", rounded(per_sample, 1));
+    w.member("samples_per_day", rounded(per_day, 1));
+    w.member("raw_days_map_holds", rounded(map_days, 0.01));
+    w.member("raw_days_held", rounded(map_days ? std::min(*map_days, double(st.retention_ms) / 86400000)
+                                               : map_days, 0.01));
     w.end_object();
     w.key("agents");
     w.begin_array();
     for (auto& [addr, a] : s.agents_snapshot()) {
         w.sep();
         w.begin_object();
-        w.key("agent");
-        w.string(addr.text());
-        counter("last_seen_ms", uint64_t(a.last_seen_ms));
-        counter("datagrams", a.datagrams);
+        w.member("agent", addr.text());
+        w.member("last_seen_ms", uint64_t(a.last_seen_ms));
+        w.member("datagrams", a.datagrams);
         w.key("sub_agents");
         w.begin_array();
         for (auto& [id, sub] : a.sub_agents) {
             w.sep();
             w.begin_object();
-            counter("sub_agent_id", id);
-            counter("last_sequence", sub.last_sequence);
-            counter("lost_datagrams", sub.lost);
-            counter("sequence_resets", sub.resets);
+            w.member("sub_agent_id", id);
+            w.member("last_sequence", sub.last_sequence);
+            w.member("lost_datagrams", sub.lost);
+            w.member("sequence_resets", sub.resets);
             w.end_object();
         }
         w.end_array();

@@ -5,12 +5,10 @@ namespace sfm {
 
 void object_schema(JsonWriter& w, const char* const* leading, void (*props)(JsonWriter&)) {
     w.begin_object();
-    w.key("type");
-    w.string("array");
+    w.member("type", "array");
     w.key("items");
     w.begin_object();
-    w.key("type");
-    w.string("object");
+    w.member("type", "object");
     w.key("properties");
     w.begin_object();
     SchemaWriter s{w};
@@ -44,37 +42,28 @@ const char* type_schema(ParamType t) {
 
 void rpc_discover(const Call&, JsonWriter& w) {
     w.begin_object();
-    w.key("openrpc");
-    w.string("1.2.6");
+    w.member("openrpc", "1.2.6");
     w.key("info");
     w.begin_object();
-    w.key("title");
-    w.string("sflow-monitor");
-    w.key("version");
-    w.string(kVersion);
+    w.member("title", "sflow-monitor");
+    w.member("version", kVersion);
     w.end_object();
     w.key("methods");
     w.begin_array();
     for (const MethodSpec& m : method_table()) {
         w.sep();
         w.begin_object();
-        w.key("name");
-        w.string(m.name);
-        w.key("summary");
-        w.string(m.summary);
-        w.key("paramStructure");
-        w.string("either");
+        w.member("name", m.name);
+        w.member("summary", m.summary);
+        w.member("paramStructure", "either");
         w.key("params");
         w.begin_array();
         for (const ParamSpec& p : m.params) {
             w.sep();
             w.begin_object();
-            w.key("name");
-            w.string(p.name);
-            w.key("description");
-            w.string(p.description);
-            w.key("required");
-            w.boolean(p.required);
+            w.member("name", p.name);
+            w.member("description", p.description);
+            w.member("required", p.required);
             w.key("schema");
             w.raw(type_schema(p.type));
             w.end_object();
@@ -82,8 +71,7 @@ void rpc_discover(const Call&, JsonWriter& w) {
         w.end_array();
         w.key("result");
         w.begin_object();
-        w.key("name");
-        w.string("result");
+        w.member("name", "result");
         w.key("schema");
         m.result_schema(w);
         w.end_object();

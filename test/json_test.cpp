@@ -299,3 +299,41 @@ TEST_CASE("integers are written exactly as std::to_chars writes them") {
     }
     CHECK(ours(std::numeric_limits<int64_t>::min()) == "-9223372036854775808");
 }
+
+TEST_CASE("member() writes one key and value of each kind, with the commas between members") {
+    std::string out;
+    JsonWriter w(out);
+    std::string s = "a\"b";
+    std::optional<double> some = 2.5, none;
+    std::optional<uint64_t> count = 7;
+    w.begin_object();
+    w.member("lit", "x");  // a string literal is a string, not a pointer taken as a bool
+    w.member("str", s);
+    w.member("view", std::string_view("v"));
+    w.member("flag", false);
+    w.member("nothing", nullptr);
+    w.member("u64", uint64_t(18446744073709551615ull));
+    w.member("i64", int64_t(-9223372036854775807ll - 1));
+    w.member("u32", uint32_t(4294967295u));
+    w.member("int", -3);
+    w.member("float", 0.1f);
+    w.member("double", 0.1);
+    w.member("some", some);
+    w.member("none", none);
+    w.member("count", count);
+    w.key("list");
+    w.begin_array();
+    w.sep();
+    w.value(1);
+    w.sep();
+    w.value("two");
+    w.end_array();
+    w.end_object();
+    CHECK(out ==
+          R"({"lit":"x","str":"a\"b","view":"v","flag":false,"nothing":null,"u64":18446744073709551615,)"
+          R"("i64":-9223372036854775808,"u32":4294967295,"int":-3,"float":0.1,"double":0.1,"some":2.5,)"
+          R"("none":null,"count":7,"list":[1,"two"]})");
+    Json::Value v = parse(out);
+    CHECK(v["str"].asString() == "a\"b");
+    CHECK(v["u64"].asUInt64() == 18446744073709551615ull);
+}

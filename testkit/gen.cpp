@@ -275,11 +275,10 @@ public:
         if (!expect_) return;
         std::string tail;
         JsonWriter w(tail);
-        w.key("source");
-        w.string(std::to_string(cls) + ":" + std::to_string(index));
-        w.key("sample_sequence"); w.number(seq);
-        w.key("kind"); w.string(kind);
-        w.key("name"); w.string(name);
+        w.member("source", std::to_string(cls) + ":" + std::to_string(index));
+        w.member("sample_sequence", seq);
+        w.member("kind", kind);
+        w.member("name", name);
         w.key("records");
         w.begin_object();
         records([&](const auto& rec) {
@@ -306,11 +305,11 @@ public:
             std::string line;
             JsonWriter w(line);
             w.begin_object();
-            w.key("datagram"); w.number(uint64_t(out_.datagrams.size()));
-            w.key("agent"); w.string(g.agent.text());
-            w.key("sub_agent_id"); w.number(kGenSubAgent);
-            w.key("datagram_sequence"); w.number(g.sequence);
-            w.key("uptime"); w.number(g.uptime);
+            w.member("datagram", uint64_t(out_.datagrams.size()));
+            w.member("agent", g.agent.text());
+            w.member("sub_agent_id", kGenSubAgent);
+            w.member("datagram_sequence", g.sequence);
+            w.member("uptime", g.uptime);
             w.raw(",");
             w.raw(tail);
             w.end_object();

@@ -51,17 +51,14 @@ std::string iso_time(int64_t ts_us) {
 void write_record(JsonWriter& w, const Record& rec) {
     w.sep();
     w.begin_object();
-    w.key("format");
-    w.string(format_text(rec.data_format));
+    w.member("format", format_text(rec.data_format));
     std::visit(
         [&](const auto& value) {
             using T = std::decay_t<decltype(value)>;
             if constexpr (std::is_same_v<T, std::monostate>) {
-                w.key("length");
-                w.number(uint64_t(rec.body.size()));
+                w.member("length", uint64_t(rec.body.size()));
             } else {
-                w.key("name");
-                w.string(T::name);
+                w.member("name", T::name);
                 w.fields(value);
             }
         },
@@ -72,27 +69,21 @@ void write_record(JsonWriter& w, const Record& rec) {
 void write_sample(JsonWriter& w, const CounterSample& s) {
     w.sep();
     w.begin_object();
-    w.key("source");
-    w.string(std::to_string(s.source_class) + ":" + std::to_string(s.source_index));
-    w.key("sequence");
-    w.number(s.sequence);
-    w.key("expanded");
-    w.boolean(s.expanded);
+    w.member("source", std::to_string(s.source_class) + ":" + std::to_string(s.source_index));
+    w.member("sequence", s.sequence);
+    w.member("expanded", s.expanded);
     w.key("records");
     w.begin_array();
     for (const auto& rec : s.records) write_record(w, rec);
     w.end_array();
-    w.key("unknown_records");
-    w.number(s.unknown_records);
+    w.member("unknown_records", s.unknown_records);
     w.key("errors");
     w.begin_array();
     for (const auto& e : s.errors) {
         w.sep();
         w.begin_object();
-        w.key("format");
-        w.string(format_text(e.data_format));
-        w.key("error");
-        w.string(e.message);
+        w.member("format", format_text(e.data_format));
+        w.member("error", e.message);
         w.end_object();
     }
     w.end_array();
@@ -105,42 +96,27 @@ std::string datagram_line(const std::string& file, size_t index, const CapturedD
     std::string out;
     JsonWriter w(out);
     w.begin_object();
-    w.key("file");
-    w.string(file);
-    w.key("index");
-    w.number(uint64_t(index));
+    w.member("file", file);
+    w.member("index", uint64_t(index));
     if (cap) {
-        w.key("time");
-        w.string(iso_time(cap->ts_us));
-        w.key("ts_us");
-        w.number(cap->ts_us);
-        w.key("source");
-        w.string(cap->src);
-        w.key("source_port");
-        w.number(uint32_t(cap->src_port));
-        w.key("dest_port");
-        w.number(uint32_t(cap->dst_port));
+        w.member("time", iso_time(cap->ts_us));
+        w.member("ts_us", cap->ts_us);
+        w.member("source", cap->src);
+        w.member("source_port", uint32_t(cap->src_port));
+        w.member("dest_port", uint32_t(cap->dst_port));
     }
-    w.key("size");
-    w.number(uint64_t(bytes.size()));
+    w.member("size", uint64_t(bytes.size()));
     try {
         Datagram d = decode_datagram(bytes);
         std::string body;
         JsonWriter b(body);
-        b.key("agent");
-        b.string(d.agent.text());
-        b.key("sub_agent_id");
-        b.number(d.sub_agent_id);
-        b.key("sequence");
-        b.number(d.sequence);
-        b.key("uptime");
-        b.number(d.uptime);
-        b.key("num_samples");
-        b.number(d.num_samples);
-        b.key("flow_samples");
-        b.number(d.flow_samples);
-        b.key("unknown_samples");
-        b.number(d.unknown_samples);
+        b.member("agent", d.agent.text());
+        b.member("sub_agent_id", d.sub_agent_id);
+        b.member("sequence", d.sequence);
+        b.member("uptime", d.uptime);
+        b.member("num_samples", d.num_samples);
+        b.member("flow_samples", d.flow_samples);
+        b.member("unknown_samples", d.unknown_samples);
         b.key("samples");
         b.begin_array();
         for (const auto& s : d.samples) write_sample(b, s);
@@ -148,8 +124,7 @@ std::string datagram_line(const std::string& file, size_t index, const CapturedD
         out += ',';
         out += body;
     } catch (const DecodeError& e) {
-        w.key("error");
-        w.string(e.what());
+        w.member("error", e.what());
     }
     out += "}\n";
     return out;

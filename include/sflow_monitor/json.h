@@ -5,9 +5,10 @@
 //  - Strings are bytes from the network: invalid UTF-8 is written as U+FFFD, control
 //    characters as \u00XX, so the output is valid JSON whatever the input.
 //  - Floats are written as the shortest decimal that reads back as the same 32-bit float.
-//  - The writer does not check structure (commas are the caller's, via key()/sep()).
+//  - The writer does not check structure (commas are the caller's, via key()/member()/sep()).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -50,6 +51,16 @@ public:
         first_ = false;
     }
 
+    // One member of the open object, "k":v, with key()'s comma. v is a string (std::string,
+    // string_view, const char*), a number (the types number() takes), a bool, nullptr (null)
+    // or a std::optional of one of those (null when empty). An object or array value: key(),
+    // then begin_object()/begin_array(); a value that is already JSON text: key(), then raw().
+    template <class V>
+    void member(std::string_view k, const V& v) {
+        key(k);
+        value(v);
+    }
+
     // The JSON visitor: writes a record's fields as "key":value pairs into the open object.
     // api_fields(): only those the API's result objects show (no v.extra() fields).
     template <class T>
@@ -63,6 +74,24 @@ public:
         api_only_ = true;
         fields(rec);
         api_only_ = false;
+    }
+
+    // The value of a member() (or of an array element, after sep()): the overloads above.
+    void value(std::string_view s) { string(s); }
+    void value(const char* s) { string(s); }
+    void value(const std::string& s) { string(s); }
+    void value(bool b) { boolean(b); }
+    void value(std::nullptr_t) { null(); }
+    void value(uint64_t v) { number(v); }
+    void value(int64_t v) { number(v); }
+    void value(uint32_t v) { number(v); }
+    void value(int v) { number(v); }
+    void value(float v) { number(v); }
+    void value(double v) { number(v); }
+    template <class T>
+    void value(const std::optional<T>& v) {
+        if (v) value(*v);
+        else null();
     }
 
     // Record field names: records.h passes each as a literal, a plain identifier (never
