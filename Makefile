@@ -8,7 +8,7 @@
 #   make mutate     break behaviours in a scratch copy and expect the tests to fail (docs/testing.md)
 
 CXX      ?= g++
-PKGS     := jsoncpp lmdb fcgi
+PKGS     := jsoncpp lmdb fcgi libzstd
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -pthread -MMD -MP -Iinclude $(shell pkg-config --cflags $(PKGS))
 LDLIBS   += $(shell pkg-config --libs $(PKGS)) -lboost_program_options -pthread
@@ -75,7 +75,7 @@ unit: $(BUILD)/unit-tests
 
 DEB_PACKAGES := g++ make pkg-config libfcgi-dev libjsoncpp-dev liblmdb-dev lmdb-utils \
 	libboost-program-options-dev doctest-dev nginx-light spawn-fcgi python3 \
-	python3-jsonrpclib-pelix curl wrk clang libclang-rt-14-dev \
+	python3-jsonrpclib-pelix curl wrk clang libclang-rt-14-dev libzstd-dev \
 	libjs-chart.js chromium chromium-driver python3-selenium prometheus victoria-metrics
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
