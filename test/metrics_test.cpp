@@ -2,9 +2,7 @@
 
 #include <doctest/doctest.h>
 
-#include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -49,6 +47,15 @@ struct Fixture {
     }
 };
 
+// sflow-gen's options for a fleet of `hosts` hypervisors with `vms` VMs each, `rounds` polls.
+GenOptions fleet(uint32_t hosts, uint32_t vms, uint32_t rounds) {
+    GenOptions o;
+    o.hosts = hosts;
+    o.vms = vms;
+    o.rounds = rounds;
+    return o;
+}
+
 // name{labels} -> value, from a text exposition; fails on a line that is not a comment or a sample.
 std::map<std::string, double> samples(const std::string& text) {
     std::map<std::string, double> out;
@@ -63,6 +70,15 @@ std::map<std::string, double> samples(const std::string& text) {
     return out;
 }
 
+// The names of the table's families that `want` accepts.
+template <class Pred>
+std::set<std::string> families_where(Pred want) {
+    std::set<std::string> out;
+    for (const MetricFamily& m : metric_families())
+        if (want(m.scope)) out.insert(m.name);
+    return out;
+}
+
 std::set<std::string> typed_families(const std::string& text) {
     std::set<std::string> out;
     std::istringstream in(text);
@@ -72,70 +88,14 @@ std::set<std::string> typed_families(const std::string& text) {
     return out;
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream f(path);
-    REQUIRE_MESSAGE(f.good(), "cannot read " << path);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
-}
-
 }  // namespace
 
-TEST_CASE("every metric family is in docs/prometheus.md with the sFlow field it comes from, and no other") {
-    std::string doc = read_file("docs/prometheus.md");
-    std::set<std::string> documented;
-    std::regex row(R"(^\| `([A-Za-z_:][A-Za-z0-9_:]*)` \| (counter|gauge|histogram) \| (.*) \|$)");
-    std::istringstream in(doc);
-    std::string line;
-    std::map<std::string, std::string> row_of;
-    while (std::getline(in, line)) {
-        std::smatch m;
-        if (std::regex_match(line, m, row)) {
-            CHECK_MESSAGE(documented.insert(m[1]).second, "listed twice: " << m[1]);
-            row_of[m[1]] = line;
-        }
-    }
-    std::set<std::string> in_code;
-    for (const MetricFamily& f : metric_families()) {
-        in_code.insert(f.name);
-        const char* type = f.type == MetricType::counter ? "counter" : f.type == MetricType::gauge ? "gauge" : "histogram";
-        auto it = row_of.find(f.name);
-        if (it == row_of.end()) {
-            std::string why = std::string("not in docs/prometheus.md: ") + f.name;
-            FAIL_CHECK(why);
-            continue;
-        }
-        std::string why = std::string(f.name) + ": the doc's type or source differs from the code's (" + type +
-                          ", " + f.source + ")";
-        CHECK_MESSAGE(it->second.find(std::string("| ") + type + " | " + f.source + " |") != std::string::npos, why);
-    }
-    for (const std::string& d : documented) CHECK_MESSAGE(in_code.count(d), "documented but not in the code: " << d);
-}
-
-TEST_CASE("families follow the naming rules: counters end in _total, nothing else does, units in the name") {
-    for (const MetricFamily& f : metric_families()) {
-        std::string n = f.name;
-        bool total = n.size() > 6 && n.substr(n.size() - 6) == "_total";
-        CHECK_MESSAGE(total == (f.type == MetricType::counter), n);
-        CHECK_MESSAGE(std::regex_match(n, std::regex("[a-zA-Z_][a-zA-Z0-9_]*")), n);
-        CHECK_MESSAGE(std::string(f.help) != "", n);
-        CHECK_MESSAGE(std::string(f.source) != "", n);
-    }
-}
-
 TEST_CASE("one hypervisor's exposition holds every host and VM family, with node_exporter units") {
-    GenOptions o;
-    o.hosts = 2;
-    o.vms = 3;
-    o.rounds = 3;
+    GenOptions o = fleet(2, 3, 3);
     o.expect = true;
     Fixture f(o);
     std::string text = f.exporter.target_metrics("10.0.0.1", false, f.last_ms + 1000);
-    std::set<std::string> want;
-    for (const MetricFamily& m : metric_families())
-        if (m.scope != MetricScope::collector) want.insert(m.name);
-    CHECK(typed_families(text) == want);
+    CHECK(typed_families(text) == families_where([](MetricScope sc) { return sc != MetricScope::collector; }));
     auto s = samples(text);
     // the newest host sample of 10.0.0.1, from the expect file (the last host line of agent 1)
     Json::Value host, vm;
@@ -195,10 +155,7 @@ TEST_CASE("OpenMetrics: counters are typed without _total, samples keep it, and 
 }
 
 TEST_CASE("a host or VM silent for 3 polling intervals is left out; a silent agent gets an empty exposition") {
-    GenOptions o;
-    o.hosts = 1;
-    o.vms = 1;
-    o.rounds = 3;
+    GenOptions o = fleet(1, 1, 3);
     o.interval_ms = 5000;
     Fixture f(o);
     CHECK(!f.exporter.target_metrics("10.0.0.1", false, f.last_ms + 15000).empty());
@@ -217,10 +174,7 @@ TEST_CASE("a host or VM silent for 3 polling intervals is left out; a silent age
 }
 
 TEST_CASE("a VM that moved is shown under its new hypervisor only") {
-    GenOptions o;
-    o.hosts = 2;
-    o.vms = 1;
-    o.rounds = 4;
+    GenOptions o = fleet(2, 1, 4);
     o.migrate = true;
     Fixture f(o);
     auto one = samples(f.exporter.target_metrics("10.0.0.1", false, f.last_ms + 1000));
@@ -237,10 +191,7 @@ TEST_CASE("a VM that moved is shown under its new hypervisor only") {
 }
 
 TEST_CASE("target: IPv6 percent-encoded, and a bad target is HTTP 400") {
-    GenOptions o;
-    o.hosts = 1;
-    o.vms = 0;
-    o.rounds = 2;
+    GenOptions o = fleet(1, 0, 2);
     o.agent_base = *Address::parse("2001:db8::1");
     Fixture f(o);
     MetricsReply r = f.exporter.get("/metrics", "target=2001%3Adb8%3A%3A1", "", "", f.last_ms + 1000);
@@ -277,10 +228,7 @@ TEST_CASE("the collector's own metrics: counters from Stats and the store, per-a
     CHECK(s["sflow_monitor_api_request_duration_seconds_count{method=\"host.description\"}"] == 1);
     CHECK(s["sflow_monitor_api_request_duration_seconds_bucket{method=\"host.description\",le=\"+Inf\"}"] == 1);
     CHECK(s["sflow_monitor_build_info{version=\"" + std::string(kVersion) + "\"}"] == 1);
-    std::set<std::string> want;
-    for (const MetricFamily& m : metric_families())
-        if (m.scope == MetricScope::collector) want.insert(m.name);
-    CHECK(typed_families(text) == want);
+    CHECK(typed_families(text) == families_where([](MetricScope sc) { return sc == MetricScope::collector; }));
 }
 
 TEST_CASE("/prometheus/targets: the collector, then one group per hypervisor, at the address asked") {
