@@ -85,6 +85,8 @@ def make_run_again_restarts_a_stack_whose_api_does_not_answer():
         rc, out = make("run")
         assert rc == 0, out
         assert "does not answer" in out and "restarting" in out, out
+        # the stopped service is resumed to act on TERM: it stops, it is not killed after the wait
+        assert "did not stop within" not in out, out
         assert "running: JSON-RPC API" in out, out
         assert collector_stats()["datagrams_received"] == 0  # a new service answers
     finally:
