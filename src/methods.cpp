@@ -345,10 +345,10 @@ void collector_stats(const Call& c, JsonWriter& w) {
         if (v) return double(int64_t(*v / unit + 0.5)) * unit;
         return v;
     };
-    w.member("bytes_per_sample", rounded(per_sample, 1));
+    w.member("sample_size_bytes", rounded(per_sample, 1));
     w.member("samples_per_day", rounded(per_day, 1));
-    w.member("raw_days_map_holds", rounded(map_days, 0.01));
-    w.member("raw_days_held", rounded(map_days ? std::min(*map_days, double(st.retention_ms) / 86400000)
+    w.member("raw_map_holds_days", rounded(map_days, 0.01));
+    w.member("raw_held_days", rounded(map_days ? std::min(*map_days, double(st.retention_ms) / 86400000)
                                                : map_days, 0.01));
     w.end_object();
     w.key("agents");

@@ -2,6 +2,7 @@
 #include <json/json.h>
 
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
@@ -14,6 +15,7 @@
 
 using namespace sfm;
 using sfm::test::TempDir;
+using sfm::test::TestStore;
 
 namespace {
 
@@ -38,11 +40,9 @@ std::vector<std::string> keys_in_order(const std::string& object_text) {
 }
 
 // A store with one host (10.12.25.25) and one VM (web01 on it) sampled at 1000, 2000, ... ms.
-struct Fixture {
-    TempDir dir;
-    Store store{{dir / "db", 64 << 20, 7 * 86400000LL}};
-    Stats stats;
+struct Fixture : TestStore {
     Api api;
+    int32_t part_max_used = 4975;  // host_disk_io's, in hundredths of a percent (-1: unknown)
     explicit Fixture(const ApiOptions& opts = {}) : api(opts, store, stats) {}
 
     void ingest(const std::string& agent, int64_t ts, uint32_t seq, const std::string& vm = "web01") {
@@ -55,7 +55,7 @@ struct Fixture {
         cpu.cpu_contexts = seq;
         cpu.cpu_steal = 5;
         HostDiskIo disk;
-        disk.part_max_used.value = 4975;
+        disk.part_max_used.value = part_max_used;
         HostDescr descr;
         descr.hostname.value = "cloud25025";
         descr.machine_type.value = 3;
@@ -362,6 +362,28 @@ TEST_CASE("part_max_used is written as a percentage with two decimals") {
     CHECK(body.find("\"part_max_used\":49.75,") != std::string::npos);
 }
 
+TEST_CASE("host.disk shows sFlow's unknown part_max_used (-1) as -0.01, as the original service did; cluster.status as null") {
+    Fixture f;
+    f.part_max_used = -1;
+    f.ingest("10.0.0.1", 1000, 1);
+    f.ingest("10.0.0.1", 2000, 2);
+    for (const char* params : {R"("timestamp":2000)", R"("timestamp":2000,"derive":true)"}) {
+        CAPTURE(params);
+        std::string body = f.call(std::string(R"({"jsonrpc":"2.0","method":"host.disk","params":{"ip":"10.0.0.1",)") +
+                                  params + R"(},"id":1})");
+        Json::Value r = parse(body)["result"];
+        REQUIRE(r.size() == 2);
+        for (const Json::Value& rec : r) {
+            CHECK(rec["part_max_used"].isDouble());  // a number: clients compare it with one
+            CHECK(rec["part_max_used"].asDouble() == -0.01);
+        }
+        CHECK(body.find("\"part_max_used\":-0.01,") != std::string::npos);  // as the spec writes it
+    }
+    Json::Value host = f.rpc(R"({"jsonrpc":"2.0","method":"cluster.status","id":1})", 3000)["result"]["hosts"][0];
+    CHECK(host.isMember("part_max_used_pct"));
+    CHECK(host["part_max_used_pct"].isNull());  // the additions say "unknown" as null
+}
+
 TEST_CASE("a hostname that is not valid UTF-8 still comes out as valid JSON") {
     Fixture f;
     f.ingest("10.0.0.1", 1000, 1, std::string("bad\xff\x01\"name", 10));
@@ -474,6 +496,56 @@ TEST_CASE("a body that is not JSON is -32700 at any depth, also where jsoncpp al
     CHECK(code(wrapped("1", "[", "]") + " \n") == -32600);
 }
 
+namespace {
+
+// Every key Stats::fields names: the collector's counters and their groups.
+struct CounterNames {
+    std::set<std::string>& names;
+    void operator()(const char* k, const Counter&, const char*) { names.insert(k); }
+    template <class G>
+    void group(const char* k, const G& g) {
+        names.insert(k);
+        G::fields(g, *this);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("every key of collector.stats names its unit, or is a name, a count or a state") {
+    Fixture f;
+    for (int i = 1; i <= 3; ++i) f.ingest("10.12.25.25", i * 1000, uint32_t(i));
+    f.stats.note_datagram(decode_datagram(DatagramBuilder(*Address::parse("10.12.25.25"), 100001, 1, 1000).build()), 3000);
+    f.stats.started_ms = 1'000'000 - 86400000;  // old enough for every store figure
+    f.stats.samples_stored = 6;
+    Json::Value s = f.rpc(R"({"jsonrpc":"2.0","method":"collector.stats","id":1})")["result"];
+    std::set<std::string> unitless = {
+        "version", "store", "agents", "sub_agents",                            // containers, a name
+        "agent", "sub_agent_id", "last_sequence",                              // names, as sent
+        "samples", "entities", "purged_for_space", "datagrams", "lost_datagrams",
+        "sequence_resets"};                                                    // counts
+    CounterNames counters{unitless};
+    Stats::fields(f.stats, counters);
+    const char* const units[] = {"_pct", "_ms", "_s", "_days", "_per_s", "_per_day", "_bytes", "_ratio"};
+    size_t keys = 0;
+    std::function<void(const Json::Value&)> check = [&](const Json::Value& v) {
+        if (v.isArray())
+            for (const Json::Value& x : v) check(x);
+        if (!v.isObject()) return;
+        for (const std::string& k : v.getMemberNames()) {
+            ++keys;
+            bool ok = unitless.count(k) > 0;
+            for (const char* u : units)
+                ok = ok || (k.size() > std::strlen(u) && k.compare(k.size() - std::strlen(u), std::string::npos, u) == 0);
+            CHECK_MESSAGE(ok, "key without a unit: " << k);
+            check(v[k]);
+        }
+    };
+    REQUIRE(s["agents"].size() == 1);
+    REQUIRE(!s["store"]["raw_held_days"].isNull());  // every figure is there to be checked
+    check(s);
+    CHECK(keys > 40);
+}
+
 TEST_CASE("collector.stats says how many days of raw samples the store holds at today's rate") {
     Fixture f;
     for (int i = 1; i <= 20; ++i) f.ingest("10.12.25.25", i * 1000, uint32_t(i));
@@ -482,10 +554,10 @@ TEST_CASE("collector.stats says how many days of raw samples the store holds at 
     f.stats.started_ms = now - 30000;  // too young for a rate
     Json::Value s = store();
     CHECK(s["samples"].asUInt64() == 40);
-    CHECK(s["bytes_per_sample"].asDouble() == std::round(s["used_bytes"].asDouble() / 40));
+    CHECK(s["sample_size_bytes"].asDouble() == std::round(s["used_bytes"].asDouble() / 40));
     CHECK(s["samples_per_day"].isNull());
-    CHECK(s["raw_days_map_holds"].isNull());
-    CHECK(s["raw_days_held"].isNull());
+    CHECK(s["raw_map_holds_days"].isNull());
+    CHECK(s["raw_held_days"].isNull());
 
     f.stats.started_ms = now - 86400000;  // a day, 86,400 samples stored: the map is the limit
     f.stats.samples_stored = 86400;
@@ -494,13 +566,13 @@ TEST_CASE("collector.stats says how many days of raw samples the store holds at 
     double per_sample = s["used_bytes"].asDouble() / 40;
     double days = 0.8 * s["map_size_bytes"].asDouble() / per_sample / 86400;
     CHECK(days < 7);
-    CHECK(std::abs(s["raw_days_map_holds"].asDouble() - days) <= 0.005);  // in hundredths of a day
-    CHECK(s["raw_days_held"].asDouble() == s["raw_days_map_holds"].asDouble());
+    CHECK(std::abs(s["raw_map_holds_days"].asDouble() - days) <= 0.005);  // in hundredths of a day
+    CHECK(s["raw_held_days"].asDouble() == s["raw_map_holds_days"].asDouble());
 
     f.stats.samples_stored = 864;  // a hundredth of that: retention (7 days) is the limit
     s = store();
-    CHECK(std::abs(s["raw_days_map_holds"].asDouble() - days * 100) <= 0.005);
-    CHECK(s["raw_days_held"].asDouble() == 7);
+    CHECK(std::abs(s["raw_map_holds_days"].asDouble() - days * 100) <= 0.005);
+    CHECK(s["raw_held_days"].asDouble() == 7);
 }
 
 // ---- limits (limits.h): each refusal has its documented error and its counter -------------

@@ -29,10 +29,7 @@ using sfm::test::parse_json;
 Json::Value parse(const std::string& s) { return parse_json(s); }
 
 // A host with 4 CPUs at a known utilisation, and VMs, sampled every 10 s.
-struct Cluster {
-    TempDir dir;
-    Store store{{dir / "db", 64 << 20, 7 * 86400000LL}};
-    Stats stats;
+struct Cluster : sfm::test::TestStore {
     Api api{ApiOptions{}, store, stats};
     uint64_t bytes_start = 0;  // host bytes_in of round 0
 

@@ -52,10 +52,7 @@ size_t stored(const Store& st, const std::string& agent) {
     return n;
 }
 
-struct Running {
-    TempDir dir;
-    Store store{{dir / "db", 64 << 20, 7 * 86400000LL}};
-    Stats stats;
+struct Running : sfm::test::TestStore {
     Ingest ingest;
     explicit Running(IngestOptions o) : ingest(adjust(o), store, stats) { ingest.start(); }
     static IngestOptions& adjust(IngestOptions& o) {

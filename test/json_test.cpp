@@ -119,7 +119,7 @@ TEST_CASE("floats print as the shortest decimal that reads back as the same floa
     }
 }
 
-TEST_CASE("hundredths print as exact decimals and -1 as null") {
+TEST_CASE("hundredths print as exact decimals, and -1 (unknown) as -0.01") {
     CHECK(hundredths(4975) == "{\"p\":49.75}");
     CHECK(hundredths(6863) == "{\"p\":68.63}");
     CHECK(hundredths(5) == "{\"p\":0.05}");

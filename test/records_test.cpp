@@ -49,11 +49,15 @@ struct Filler {
     }
 };
 
+
+// The body of a T with every field set by Filler (its strings live until the body is written).
 template <class T>
-std::string body_of(const T& rec) {
-    std::string framed;
-    encode_record(framed, rec);
-    return framed.substr(8);
+std::string filled_body() {
+    std::deque<std::string> strings;
+    T rec;
+    Filler f{strings};
+    T::fields(rec, f);
+    return record_body(rec);
 }
 
 }  // namespace
@@ -63,16 +67,12 @@ TEST_CASE("every record type decodes its own encoding back to the same bytes") {
     for_each_record_type([&](auto empty) {
         using T = decltype(empty);
         CAPTURE(T::name);
-        std::deque<std::string> store;
-        T rec;
-        Filler f{store};
-        T::fields(rec, f);
-        std::string body = body_of(rec);
+        std::string body = filled_body<T>();
         XdrReader r(body);
         RecordValue v = decode_record(T::format, r);
         REQUIRE(std::holds_alternative<T>(v));
-        CHECK(body_of(std::get<T>(v)) == body);
-        CHECK(body_of(std::get<T>(v)) != body_of(T{}));  // the filler changed every field
+        CHECK(record_body(std::get<T>(v)) == body);
+        CHECK(record_body(std::get<T>(v)) != record_body(T{}));  // the filler changed every field
         ++types;
     });
     CHECK(types == std::variant_size_v<RecordValue> - 1);
@@ -82,11 +82,7 @@ TEST_CASE("every record body cut short is a DecodeError, unless it holds all but
     for_each_record_type([&](auto empty) {
         using T = decltype(empty);
         CAPTURE(T::name);
-        std::deque<std::string> store;
-        T rec;
-        Filler f{store};
-        T::fields(rec, f);
-        std::string body = body_of(rec);
+        std::string body = filled_body<T>();
         for (size_t cut = 0; cut < body.size(); ++cut) {
             CAPTURE(cut);
             std::string part = body.substr(0, cut);
@@ -96,7 +92,7 @@ TEST_CASE("every record body cut short is a DecodeError, unless it holds all but
                 // Only a record whose tail is optional may stop early (host_cpu), and then
                 // what it decoded is a prefix of the bytes it had: the rest is skipped.
                 REQUIRE(std::holds_alternative<T>(v));
-                std::string decoded = body_of(std::get<T>(v));
+                std::string decoded = record_body(std::get<T>(v));
                 CHECK(part.substr(0, decoded.size()) == decoded);
                 CHECK((decoded.size() == part.size() || T::format == HostCpu::format));
             } catch (const DecodeError&) {
@@ -110,7 +106,7 @@ TEST_CASE("host_cpu's optional fields come as a group: all when the record has 8
     HostCpu cpu;
     Filler f{store};
     HostCpu::fields(cpu, f);
-    std::string body = body_of(cpu) + std::string(8, '\x7f');  // and 8 bytes we do not know
+    std::string body = record_body(cpu) + std::string(8, '\x7f');  // and 8 bytes we do not know
     REQUIRE(body.size() == 88);
     for (size_t len = 68; len <= 88; len += 2) {  // the spec: "when length >= 80"
         CAPTURE(len);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz/targets.h"
 #include "sflow_monitor/json.h"
 #include "sflow_monitor/sflow.h"
 #include "testkit/encode.h"
@@ -45,18 +46,7 @@ void check_json(const Datagram& d) {
     JsonWriter w(out);
     w.begin_array();
     for (const auto& s : d.samples)
-        for (const auto& rec : s.records)
-            std::visit(
-                [&](const auto& v) {
-                    using T = std::decay_t<decltype(v)>;
-                    if constexpr (!std::is_same_v<T, std::monostate>) {
-                        w.sep();
-                        w.begin_object();
-                        w.fields(v);
-                        w.end_object();
-                    }
-                },
-                rec.value);
+        for (const auto& rec : s.records) fuzz::render_record(w, rec);  // as the decoder fuzz target does
     w.end_array();
     Json::CharReaderBuilder rb;
     std::unique_ptr<Json::CharReader> reader(rb.newCharReader());
@@ -82,13 +72,6 @@ HostCpu sample_cpu() {
     return c;
 }
 
-// Encodes one record body (without its format/length header).
-template <class T>
-std::string body_of(const T& rec) {
-    std::string framed;
-    encode_record(framed, rec);
-    return framed.substr(8);
-}
 
 }  // namespace
 
@@ -193,8 +176,8 @@ TEST_CASE("host_cpu of 68 bytes has no steal or guest; of 80 bytes has all three
     now.cpu_steal = 11;
     now.cpu_guest = 12;
     now.cpu_guest_nice = 13;
-    REQUIRE(body_of(old).size() == 68);
-    REQUIRE(body_of(now).size() == 80);
+    REQUIRE(record_body(old).size() == 68);
+    REQUIRE(record_body(now).size() == 80);
     DatagramBuilder b(v4(), 1, 1, 1);
     b.counter_sample(1, 2, 1).add(old);
     b.counter_sample(2, 2, 1).add(now);
@@ -220,7 +203,7 @@ TEST_CASE("a record longer than its structure decodes, its extra bytes ignored")
     m.mem_total = 1ull << 40;
     m.swap_out = 77;
     DatagramBuilder b(v4(), 1, 1, 1);
-    b.counter_sample(1, 2, 1).add_raw(HostMemory::format, body_of(m) + std::string(12, '\x7f'));
+    b.counter_sample(1, 2, 1).add_raw(HostMemory::format, record_body(m) + std::string(12, '\x7f'));
     b.add(sample_cpu());
     std::string bytes = b.build();
     Exact e(bytes);
@@ -237,7 +220,7 @@ TEST_CASE("a record longer than its structure decodes, its extra bytes ignored")
 
 TEST_CASE("a record shorter than its structure costs that record only, with a counted error") {
     HostMemory m;
-    std::string short_body = body_of(m).substr(0, 20);
+    std::string short_body = record_body(m).substr(0, 20);
     DatagramBuilder b(v4(), 1, 1, 1);
     b.counter_sample(1, 2, 1).add(sample_cpu()).add_raw(HostMemory::format, short_body);
     b.add(HostNetIo{});
@@ -259,7 +242,7 @@ TEST_CASE("unknown record formats, and any other enterprise, are kept raw and co
     DatagramBuilder b(v4(), 1, 1, 1);
     b.counter_sample(1, 2, 1)
         .add_raw(9999, "abcd")
-        .add_raw((4300u << 12) | HostCpu::format, body_of(sample_cpu()))
+        .add_raw((4300u << 12) | HostCpu::format, record_body(sample_cpu()))
         .add(sample_cpu());
     std::string bytes = b.build();
     Exact e(bytes);

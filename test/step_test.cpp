@@ -47,12 +47,9 @@ StoredSample poll(int i) {  // the i-th poll of the table above
     return sample(10000 * i, uint32_t(i), uint32_t(10000 * i), kUser[i], kIdle[i], kContexts[i]);
 }
 
-struct Fixture {
-    TempDir dir;
-    Store store{{dir / "db", 64 << 20, 3650 * 86400000LL}};
-    Stats stats;
+struct Fixture : sfm::test::TestStore {
     Api api{ApiOptions{}, store, stats};
-    explicit Fixture(std::vector<int> polls = {1, 2, 3, 4, 5, 6, 7, 8, 9}) {
+    explicit Fixture(std::vector<int> polls = {1, 2, 3, 4, 5, 6, 7, 8, 9}) : TestStore(3650 * sfm::test::kDayMs) {
         std::vector<StoredSample> b;
         for (int i : polls) b.push_back(poll(i));
         store.write(b);

@@ -12,6 +12,9 @@
 #include <string>
 #include <thread>
 
+#include "sflow_monitor/stats.h"
+#include "sflow_monitor/store.h"
+
 namespace sfm::test {
 
 // A fresh directory under /tmp, removed with everything in it at scope exit.
@@ -23,6 +26,18 @@ struct TempDir {
     }
     ~TempDir() { std::filesystem::remove_all(path); }
     std::string operator/(const std::string& name) const { return path + "/" + name; }
+};
+
+constexpr int64_t kDayMs = 86400000;
+
+// A store and its Stats in a fresh temporary directory (a 64 MiB map and a week's retention
+// unless told): what the tests that store samples start from.
+struct TestStore {
+    TempDir dir;
+    Store store;
+    Stats stats;
+    explicit TestStore(int64_t retention_ms = 7 * kDayMs, size_t map_bytes = 64 << 20)
+        : store({dir / "db", map_bytes, retention_ms}) {}
 };
 
 // Polls cond every millisecond until it holds or timeout_ms passes; returns cond().

@@ -55,6 +55,14 @@ void encode_record(std::string& out, const T& rec) {
     w.patch_u32(len_at, uint32_t(w.size() - len_at - 4));
 }
 
+// One counter record's body, as it follows its data_format and length on the wire.
+template <class T>
+std::string record_body(const T& rec) {
+    std::string framed;
+    encode_record(framed, rec);
+    return framed.substr(8);
+}
+
 // Builds datagrams field by field, so a test states only what it cares about.
 class DatagramBuilder {
 public:

@@ -23,8 +23,9 @@
 namespace sfm {
 
 // The service's version: --version, collector.stats and rpc.discover's info.version. Its minor
-// number goes up when an answer's keys change (0.2.0: the additions' names and units).
-constexpr const char* kVersion = "0.2.0";
+// number goes up when an answer's keys change (0.2.0: the additions' names and units; 0.3.0:
+// collector.stats' store sizing keys follow them too).
+constexpr const char* kVersion = "0.3.0";
 
 struct ApiOptions {
     int64_t window_ms = 600000;           // the time-series window

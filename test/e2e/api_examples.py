@@ -13,8 +13,9 @@ Then each example's request is sent through nginx and its answer kept.
 
 In docs/api.md each example sits between `<!-- example NAME -->` and `<!-- /example -->`: the
 curl command, the HTTP status and the answer, indented (numbers exactly as the service wrote
-them). Writing replaces what is between the markers; checking parses it back and compares it
-with this run's request and answer:
+them). Writing replaces what is between the markers of each example that no longer matches
+(one that matches keeps its text, so a rewrite changes only what changed); checking parses it
+back and compares it with this run's request and answer:
   - exactly, except for what depends on the wall clock in the "kvm" run:
   - receive times and the time of the call (keys `timestamp`, `from`, `to`, `last_seen_ms`,
     `oldest_ms`, in requests and answers; host.node's positional timestamp) are compared by
@@ -22,7 +23,7 @@ with this run's request and answer:
     the same equalities (each distinct value is replaced by its rank: t0 < t1 < ...). The
     "history" example's times come from the input and are compared exactly.
   - what the timing of commits and LMDB's page reuse decide (collector.stats' `uptime_ms`,
-    `store_commits`, `store.used_bytes`, `store.map_used_pct`, `store.bytes_per_sample`) is
+    `store_commits`, `store.used_bytes`, `store.map_used_pct`, `store.sample_size_bytes`) is
     compared as "a number".
 Everything else (every counter value, rate, percentage, key, key order, record count) must be
 what the service answers today.
@@ -48,7 +49,7 @@ HISTORY_FILL = ["--history", "--hosts", "1", "--vms", "4", "--interval-ms", "200
 
 CLOCK_KEYS = {"timestamp", "from", "to", "last_seen_ms", "oldest_ms"}
 MEASURED = {("result",) + p for p in [("uptime_ms",), ("store_commits",), ("store", "used_bytes"),
-                                      ("store", "map_used_pct"), ("store", "bytes_per_sample")]}
+                                      ("store", "map_used_pct"), ("store", "sample_size_bytes")]}
 DISCOVER_CHARS = 600  # rpc.discover is shown by its first characters only
 
 
@@ -209,7 +210,15 @@ def write(results):
     missing = [n for n in NAMES if n not in blocks(text)]
     if missing:
         raise SystemExit("docs/api.md has no markers for: " + ", ".join(missing))
-    text = BLOCK.sub(lambda m: m.group(1) + render(m.group(2), *results[m.group(2)]) + m.group(4), text)
+    def block(m):
+        name, old = m.group(2), m.group(3)
+        try:  # an example that still matches keeps its text (and its times): small diffs
+            if canonical(name, *documented(old)) == canonical(name, *results[name]):
+                return m.group(0)
+        except Exception:
+            pass
+        return m.group(1) + render(name, *results[name]) + m.group(4)
+    text = BLOCK.sub(block, text)
     with open(API_MD, "w") as f:
         f.write(text)
 

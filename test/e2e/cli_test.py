@@ -8,7 +8,6 @@ import signal
 import socket
 import stat
 import subprocess
-import tempfile
 
 import harness
 from harness import Suite, fcgi_request, free_port, wait_until
@@ -16,7 +15,7 @@ from harness import Suite, fcgi_request, free_port, wait_until
 suite = Suite()
 BINARY = os.path.join(harness.BUILD, "sflow-monitor")
 CONF = os.path.join(harness.REPO, "etc", "sflow-monitor.conf")
-tmp = tempfile.mkdtemp(prefix="sfm-cli-")
+tmp = suite.temp_dir("sfm-cli-")
 
 
 def run(*args, stdin=subprocess.DEVNULL):
@@ -279,9 +278,4 @@ def a_receiver_thread_that_throws_stops_the_service_with_exit_3():
     assert "stopping: the ingest stopped" in text, text
 
 
-if __name__ == "__main__":
-    try:
-        suite.run()
-    finally:
-        import shutil
-        shutil.rmtree(tmp, ignore_errors=True)
+suite.run()

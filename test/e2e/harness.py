@@ -380,6 +380,13 @@ class Suite:
     def __init__(self):
         self.tests = []
         self.stacks = []
+        self.temp_dirs = []
+
+    def temp_dir(self, prefix):
+        """A fresh directory under /tmp, removed with everything in it when run() ends."""
+        d = tempfile.mkdtemp(prefix=prefix)
+        self.temp_dirs.append(d)
+        return d
 
     def stack(self, **kwargs):
         s = Stack(**kwargs)
@@ -433,5 +440,7 @@ class Suite:
             record("the service and nginx logs hold no unexpected errors", logs_clean)
         for s in started:
             s.cleanup(keep=failed > 0)
+        for d in self.temp_dirs:
+            shutil.rmtree(d, ignore_errors=True)
         print("%d passed, %d failed" % (passed, failed))
         sys.exit(1 if failed else 0)

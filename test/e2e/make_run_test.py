@@ -3,18 +3,16 @@ service: on free ports, under a temporary VAR_DIR."""
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import urllib.request
 
 import harness
 from harness import Suite, free_port
 
 suite = Suite()
-tmp = tempfile.mkdtemp(prefix="sfm-make-run-")
+tmp = suite.temp_dir("sfm-make-run-")
 os.chmod(tmp, 0o755)  # nginx's workers (nobody, when we are root) reach the socket under it
 HTTP_PORT = free_port()
 VARS = ["HTTP_PORT=%d" % HTTP_PORT, "SFLOW_PORT=%d" % free_port(socket.SOCK_DGRAM),
@@ -94,8 +92,4 @@ def make_run_again_restarts_a_stack_whose_api_does_not_answer():
     assert rc == 0 and "stopped sflow-monitor" in out, out
 
 
-if __name__ == "__main__":
-    try:
-        suite.run()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+suite.run()

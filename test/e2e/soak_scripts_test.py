@@ -3,10 +3,8 @@ build dir holding the real sflow-monitor and a sflow-gen written here), it must 
 generator exits on its own, sends nothing, or does not end cleanly, and pass with the real one."""
 
 import os
-import shutil
 import stat
 import subprocess
-import tempfile
 
 import harness
 from harness import Suite
@@ -14,7 +12,7 @@ from harness import Suite
 suite = Suite()
 CRASH_TEST = os.path.join(harness.REPO, "scripts", "crash-test")
 REAL_GEN = os.path.join(harness.BUILD, "sflow-gen")
-tmp = tempfile.mkdtemp(prefix="sfm-soak-scripts-")
+tmp = suite.temp_dir("sfm-soak-scripts-")
 
 
 def crash_test(name, gen_script):
@@ -62,8 +60,4 @@ def crash_test_fails_when_sflow_gen_does_not_end_cleanly():
     assert rc == 1 and "sflow-gen ended with 3 after SIGTERM" in out, out
 
 
-if __name__ == "__main__":
-    try:
-        suite.run()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+suite.run()
