@@ -89,15 +89,20 @@ std::string ether(uint16_t type, const std::string& l3, int vlans = 0) {
     return h + be16(type) + l3;
 }
 
+// What read_pcap makes of the capture p builds, written to a file.
+PcapContents read_back(const Pcap& p) {
+    TempFile f;
+    f.write(p.file());
+    return read_pcap(f.path);
+}
+
 }  // namespace
 
 TEST_CASE("an ethernet capture yields the udp payload, ports, source and microsecond time") {
     Pcap p;
     std::string payload = "sflow bytes";
     p.packet(1700000000, 123456, ether(0x0800, ipv4(udp(40000, 6343, payload))));
-    TempFile f;
-    f.write(p.file());
-    PcapContents c = read_pcap(f.path);
+    PcapContents c = read_back(p);
     REQUIRE(c.datagrams.size() == 1);
     CHECK(c.skipped == 0);
     const auto& d = c.datagrams[0];
@@ -115,9 +120,7 @@ TEST_CASE("big-endian and nanosecond captures are read alike") {
             p.big = big;
             p.nano = nano;
             p.packet(10, nano ? 5000999 : 5000, ether(0x0800, ipv4(udp(1, 2, "x"))));
-            TempFile f;
-            f.write(p.file());
-            PcapContents c = read_pcap(f.path);
+            PcapContents c = read_back(p);
             REQUIRE(c.datagrams.size() == 1);
             CHECK(c.datagrams[0].ts_us == 10 * 1000000 + 5000);
             CHECK(c.datagrams[0].payload == "x");
@@ -129,9 +132,7 @@ TEST_CASE("vlan tags, ipv4 options and ethernet padding are handled") {
     p.packet(0, 0, ether(0x0800, ipv4(udp(1, 2, "tagged")), 2));
     p.packet(0, 0, ether(0x0800, ipv4(udp(1, 2, "opts"), 17, 8)));
     p.packet(0, 0, ether(0x0800, ipv4(udp(1, 2, "pad")) + std::string(20, '\0')));
-    TempFile f;
-    f.write(p.file());
-    PcapContents c = read_pcap(f.path);
+    PcapContents c = read_back(p);
     REQUIRE(c.datagrams.size() == 3);
     CHECK(c.datagrams[0].payload == "tagged");
     CHECK(c.datagrams[1].payload == "opts");
@@ -145,9 +146,7 @@ TEST_CASE("ipv6 with a destination-options header is read and fragments are skip
     p.packet(0, 0, ether(0x86DD, ipv6(udp(5, 6, "six"))));
     p.packet(0, 0, ether(0x86DD, ipv6(udp(5, 6, "ext"), 60, dest_opts)));
     p.packet(0, 0, ether(0x86DD, ipv6(udp(5, 6, "frag"), 44, frag_hdr)));
-    TempFile f;
-    f.write(p.file());
-    PcapContents c = read_pcap(f.path);
+    PcapContents c = read_back(p);
     REQUIRE(c.datagrams.size() == 2);
     CHECK(c.datagrams[0].payload == "six");
     CHECK(c.datagrams[0].src == "2001:db8::7");
@@ -165,9 +164,7 @@ TEST_CASE("tcp, ipv4 fragments, arp and short packets are skipped and counted") 
     std::string cut = ether(0x0800, ipv4(udp(1, 2, "cut by snaplen")));
     p.packet(0, 0, cut.substr(0, cut.size() - 3));
     p.packet(0, 0, ether(0x0800, ipv4(udp(1, 2, "ok"))));
-    TempFile f;
-    f.write(p.file());
-    PcapContents c = read_pcap(f.path);
+    PcapContents c = read_back(p);
     REQUIRE(c.datagrams.size() == 1);
     CHECK(c.datagrams[0].payload == "ok");
     CHECK(c.skipped == 6);
@@ -188,9 +185,7 @@ TEST_CASE("raw ip, linux cooked and sll2 link types are read") {
         Pcap p;
         p.link = k.link;
         p.packet(0, 0, k.packet);
-        TempFile f;
-        f.write(p.file());
-        PcapContents c = read_pcap(f.path);
+        PcapContents c = read_back(p);
         REQUIRE(c.datagrams.size() == 1);
         CHECK(c.datagrams[0].payload == k.payload);
     }

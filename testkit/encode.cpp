@@ -20,21 +20,27 @@ DatagramBuilder& DatagramBuilder::counter_sample(uint32_t seq, uint32_t source_c
     return *this;
 }
 
-DatagramBuilder& DatagramBuilder::add_raw(uint32_t data_format, const std::string& body) {
-    XdrWriter w(records_);
+namespace {
+
+// A record or a sample as sFlow frames both: data_format, length, body.
+void append_framed(std::string& out, uint32_t data_format, const std::string& body) {
+    XdrWriter w(out);
     w.u32(data_format);
     w.u32(uint32_t(body.size()));
-    records_ += body;
+    out += body;
+}
+
+}  // namespace
+
+DatagramBuilder& DatagramBuilder::add_raw(uint32_t data_format, const std::string& body) {
+    append_framed(records_, data_format, body);
     ++num_records_;
     return *this;
 }
 
 DatagramBuilder& DatagramBuilder::raw_sample(uint32_t data_format, const std::string& body) {
     close_sample();
-    XdrWriter w(samples_);
-    w.u32(data_format);
-    w.u32(uint32_t(body.size()));
-    samples_ += body;
+    append_framed(samples_, data_format, body);
     ++num_samples_;
     return *this;
 }
