@@ -1,8 +1,10 @@
 // cluster.cpp — the answers an operator asks for: cluster.status, host.vms, virt.history.
-// Built from each host's and VM's newest samples; rates and utilisation from derive.h.
+// Built from each host's and VM's newest samples, held in memory (current.h); rates and
+// utilisation from derive.h.
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <unordered_map>
 
 #include "sflow_monitor/derive.h"
 #include "sflow_monitor/methods.h"
@@ -20,38 +22,37 @@ const char* const kDomainStates[] = {"nostate", "running", "blocked", "paused",
 
 double round2(double x) { return std::round(x * 100) / 100; }
 
-struct Sample {
-    SampleMeta meta;
-    std::string raw;
-};
-
-// The newest n samples of an entity up to now, newest first.
-std::vector<Sample> newest(const Store& st, Entity kind, const std::string& name, int64_t now, size_t n) {
-    std::vector<Sample> out;
+// The held samples of an entry that are not after `now`: the entry's own, or, when `now` lies
+// before one of them (a clock stepped back), the newest up to now from the store.
+template <class S, size_t N>
+const Held<S, N>& upto_now(const Store& st, Entity kind, const std::string& name, const Held<S, N>& held,
+                           int64_t now, Held<S, N>& own) {
+    if (held.size() == 0 || held[0].meta.ts_ms <= now) return held;
     st.scan(kind, name, -1, now,
-            [&](const SampleMeta& m, std::string_view raw) { out.push_back({m, std::string(raw)}); }, n,
-            true);
-    return out;
+            [&](const SampleMeta& m, std::string_view raw) { own.s[own.n++] = S::from(m, raw); }, N, true);
+    return own;
 }
 
-// Newest and previous record of type T among samples (newest first), with their metas.
+// Newest and previous record of one type among held samples (newest first), with their metas.
 template <class T>
 struct Pair {
-    std::optional<T> cur, prev;
-    SampleMeta cur_meta, prev_meta;
+    const T* cur = nullptr;
+    const T* prev = nullptr;
+    const SampleMeta* cur_meta = nullptr;
+    const SampleMeta* prev_meta = nullptr;
 };
-template <class T>
-Pair<T> last_two(const std::vector<Sample>& samples) {
+template <class T, class S, size_t N>
+Pair<T> last_two(const Held<S, N>& held, std::optional<T> S::*field) {
     Pair<T> p;
-    for (const Sample& s : samples) {
-        auto rec = find_record<T>(s.raw);
+    for (size_t i = 0; i < held.size(); ++i) {
+        const auto& rec = held[i].*field;
         if (!rec) continue;
         if (!p.cur) {
-            p.cur = std::move(rec);
-            p.cur_meta = s.meta;
+            p.cur = &*rec;
+            p.cur_meta = &held[i].meta;
         } else {
-            p.prev = std::move(rec);
-            p.prev_meta = s.meta;
+            p.prev = &*rec;
+            p.prev_meta = &held[i].meta;
             break;
         }
     }
@@ -61,7 +62,8 @@ Pair<T> last_two(const std::vector<Sample>& samples) {
 // The observed polling interval: between the two newest samples, on the agent's clock (see
 // interval_between), so that datagrams bunched by the network or a replay do not make a host
 // look down.
-int64_t polling_interval(const std::vector<Sample>& s) {
+template <class S, size_t N>
+int64_t polling_interval(const Held<S, N>& s) {
     if (s.size() < 2) return kDefaultIntervalMs;
     Interval between = interval_between(s[1].meta, s[0].meta);
     int64_t iv = between.reset ? s[0].meta.ts_ms - s[1].meta.ts_ms : between.ms;  // no agent clock across a reset
@@ -79,8 +81,9 @@ const char* presence_name(Presence p) {
     return "down";
 }
 
-Presence presence(const std::vector<Sample>& s, int64_t now) {
-    if (s.empty()) return Presence::down;
+template <class S, size_t N>
+Presence presence(const Held<S, N>& s, int64_t now) {
+    if (s.size() == 0) return Presence::down;
     int64_t interval = polling_interval(s);
     int64_t age = now - s[0].meta.ts_ms;
     if (age > kDownIntervals * interval) return Presence::down;
@@ -89,33 +92,31 @@ Presence presence(const std::vector<Sample>& s, int64_t now) {
 }
 
 struct Vm {
-    std::string name, uuid, host_ip, state = "unknown";
+    const CurrentVm* e = nullptr;  // name, uuid, host_ip, last_seen
+    const char* state = "unknown";
     Presence presence = Presence::down;
-    int64_t last_seen = 0;
     uint32_t vcpus = 0;
     uint64_t memory = 0, max_memory = 0;
     std::optional<double> cpu_pct;
 };
 
-Vm describe_vm(const Store& st, const EntityInfo& e, int64_t now) {
+Vm describe_vm(const Store& st, const CurrentVm& e, int64_t now) {
     Vm vm;
-    vm.name = e.name;
-    auto samples = newest(st, Entity::vm, e.name, now, 2);
+    vm.e = &e;
+    Held<VmSample, kVmHeld> own;
+    const auto& samples = upto_now(st, Entity::vm, e.name, e.held, now, own);
     vm.presence = presence(samples, now);
-    vm.host_ip = e.last.agent.text();
-    vm.last_seen = e.last.ts_ms;
-    if (auto d = find_record<HostDescr>(e.records_raw)) vm.uuid = d->uuid.text();
-    auto cpu = last_two<VirtCpu>(samples);
+    auto cpu = last_two(samples, &VmSample::cpu);
     if (cpu.cur) {
         vm.vcpus = cpu.cur->vcpu_cpu_count;
         uint32_t s = cpu.cur->vcpu_state;
         vm.state = s < std::size(kDomainStates) ? kDomainStates[s] : "unknown";
         if (cpu.prev) {
-            Interval iv = interval_between(cpu.prev_meta, cpu.cur_meta);
+            Interval iv = interval_between(*cpu.prev_meta, *cpu.cur_meta);
             if (!iv.reset) vm.cpu_pct = vcpu_util(*cpu.prev, *cpu.cur, iv.seconds);
         }
     }
-    auto mem = last_two<VirtMemory>(samples);
+    auto mem = last_two(samples, &VmSample::mem);
     if (mem.cur) {
         vm.memory = mem.cur->vmem_memory;
         vm.max_memory = mem.cur->vmem_max_memory;
@@ -133,11 +134,11 @@ void write_vm(JsonWriter& w, const Vm& vm) {
     w.sep();
     w.begin_object();
     w.key("hostname");
-    w.string(vm.name);
+    w.string(vm.e->name);
     w.key("uuid");
-    w.string(vm.uuid);
+    w.string(vm.e->uuid);
     w.key("host_ip");
-    w.string(vm.host_ip);
+    w.string(vm.e->host_ip);
     w.key("state");
     w.string(vm.state);
     w.key("presence");
@@ -150,77 +151,60 @@ void write_vm(JsonWriter& w, const Vm& vm) {
     w.key("vmem_max_memory_bytes");
     w.number(vm.max_memory);
     w.key("last_seen_ms");
-    w.number(vm.last_seen);
+    w.number(vm.e->last.ts_ms);
     w.end_object();
 }
 
-std::vector<Vm> all_vms(const Call& c) {
-    std::vector<Vm> vms;
-    for (auto& e : c.store.entities(Entity::vm)) {
-        c.budget.check();
-        vms.push_back(describe_vm(c.store, e, c.now_ms));
-    }
-    return vms;
-}
-
-// A VM counts as on a host while it is not down and its newest sample came from that host.
-bool on_host(const Vm& vm, const std::string& ip) {
-    return vm.host_ip == ip && vm.presence != Presence::down;
-}
-
 struct Host {
-    std::string ip, hostname;
+    const CurrentHost* e = nullptr;  // ip, last_seen
+    std::string_view hostname;
     Presence presence = Presence::down;
-    int64_t last_seen = 0;
     std::optional<uint32_t> uptime;  // seconds
     uint32_t cpus = 0;
     uint64_t mem_total = 0;
     std::optional<double> cpu_util, load_one, mem_used, part_max_used, bytes_in_per_s,
         bytes_out_per_s;
-    std::vector<std::string> vms;  // on it now (on_host)
+    std::vector<const Vm*> vms;  // on it now: not down, and its newest sample came from it
     uint64_t vcpus = 0, vm_max_memory = 0;  // of those VMs
 };
 
-Host describe_host(const Store& st, const EntityInfo& e, std::string ip, const std::vector<Vm>& vms,
-                   int64_t now) {
+Host describe_host(const Store& st, const CurrentHost& e, std::vector<const Vm*> vms, int64_t now) {
     Host h;
-    h.ip = std::move(ip);
-    auto samples = newest(st, Entity::host, e.name, now, 3);
+    h.e = &e;
+    Held<HostSample, kHostHeld> own;
+    const auto& samples = upto_now(st, Entity::host, e.name, e.held, now, own);
     h.presence = presence(samples, now);
-    std::string keep;
-    h.hostname = host_descr(st, e, keep).hostname.value;
-    h.last_seen = e.last.ts_ms;
-    auto cpu = last_two<HostCpu>(samples);
+    if (e.has_descr && e.descr_newer < kDescrLookback) h.hostname = e.hostname;
+    auto cpu = last_two(samples, &HostSample::cpu);
     if (cpu.cur) {
         h.uptime = cpu.cur->cpu_uptime;
         h.cpus = cpu.cur->cpu_num;
         h.load_one = cpu.cur->cpu_load_one;
-        if (cpu.prev && !interval_between(cpu.prev_meta, cpu.cur_meta).reset)
+        if (cpu.prev && !interval_between(*cpu.prev_meta, *cpu.cur_meta).reset)
             if (auto s = cpu_split(*cpu.prev, *cpu.cur)) h.cpu_util = s->util;
     }
-    auto mem = last_two<HostMemory>(samples);
+    auto mem = last_two(samples, &HostSample::mem);
     if (mem.cur) h.mem_total = mem.cur->mem_total;
     if (mem.cur && h.mem_total) {
         const HostMemory& m = *mem.cur;
         double used = double(m.mem_total) - double(m.mem_free) - double(m.mem_buffers) - double(m.mem_cached);
         h.mem_used = 100.0 * std::max(0.0, used) / double(m.mem_total);
     }
-    auto disk = last_two<HostDiskIo>(samples);
+    auto disk = last_two(samples, &HostSample::disk);
     if (disk.cur && disk.cur->part_max_used.value >= 0) h.part_max_used = disk.cur->part_max_used.value / 100.0;
-    auto net = last_two<HostNetIo>(samples);
+    auto net = last_two(samples, &HostSample::net);
     if (net.prev) {
-        Interval iv = interval_between(net.prev_meta, net.cur_meta);
+        Interval iv = interval_between(*net.prev_meta, *net.cur_meta);
         if (!iv.reset && iv.seconds > 0) {
             h.bytes_in_per_s = double(delta64(net.prev->bytes_in, net.cur->bytes_in)) / iv.seconds;
             h.bytes_out_per_s = double(delta64(net.prev->bytes_out, net.cur->bytes_out)) / iv.seconds;
         }
     }
-    for (const Vm& vm : vms)
-        if (on_host(vm, h.ip)) {
-            h.vms.push_back(vm.name);
-            h.vcpus += vm.vcpus;
-            h.vm_max_memory += vm.max_memory;
-        }
+    h.vms = std::move(vms);
+    for (const Vm* vm : h.vms) {
+        h.vcpus += vm->vcpus;
+        h.vm_max_memory += vm->max_memory;
+    }
     return h;
 }
 
@@ -232,13 +216,13 @@ void write_host(JsonWriter& w, const Host& h) {
     w.sep();
     w.begin_object();
     w.key("host_ip");
-    w.string(h.ip);
+    w.string(h.e->ip);
     w.key("hostname");
     w.string(h.hostname);
     w.key("presence");
     w.string(presence_name(h.presence));
     w.key("last_seen_ms");
-    w.number(h.last_seen);
+    w.number(h.e->last.ts_ms);
     w.key("cpu_uptime_s");
     if (h.uptime) w.number(*h.uptime); else w.null();
     w.key("cpu_num");
@@ -251,9 +235,9 @@ void write_host(JsonWriter& w, const Host& h) {
     write_opt(w, "bytes_out_per_s", h.bytes_out_per_s);
     w.key("vms");
     w.begin_array();
-    for (const std::string& name : h.vms) {
+    for (const Vm* vm : h.vms) {
         w.sep();
-        w.string(name);
+        w.string(vm->e->name);
     }
     w.end_array();
     write_opt(w, "vcpu_overcommit_ratio", ratio(double(h.vcpus), h.cpus));
@@ -264,7 +248,19 @@ void write_host(JsonWriter& w, const Host& h) {
 }  // namespace
 
 void cluster_status(const Call& c, JsonWriter& w) {
-    std::vector<Vm> vms = all_vms(c);
+    const Current& cur = c.store.current();
+    std::vector<Current::HostPtr> hosts = cur.hosts();  // by host_ip
+    std::vector<Current::VmPtr> vm_entries = cur.vms();  // by name
+    std::vector<Vm> vms;
+    vms.reserve(vm_entries.size());
+    // which VMs are on a host now: not down, and their newest sample came from it (by name)
+    std::unordered_map<std::string_view, std::vector<const Vm*>> on_host;
+    for (const auto& e : vm_entries) {
+        c.budget.check();
+        vms.push_back(describe_vm(c.store, *e, c.now_ms));
+    }
+    for (const Vm& vm : vms)
+        if (vm.presence != Presence::down) on_host[vm.e->host_ip].push_back(&vm);
     struct Totals {
         uint64_t hosts = 0, up = 0, stale = 0, down = 0, cpus = 0, vcpus = 0, vms = 0, vms_running = 0,
                  mem_total = 0, vm_max_memory = 0;
@@ -272,13 +268,11 @@ void cluster_status(const Call& c, JsonWriter& w) {
     w.begin_object();
     w.key("hosts");
     w.begin_array();
-    auto hosts = c.store.entities(Entity::host);
-    std::vector<std::pair<std::string, const EntityInfo*>> order;
-    for (auto& e : hosts) order.emplace_back(Address::from_raw(e.name).text(), &e);
-    std::sort(order.begin(), order.end(), [](auto& a, auto& b) { return a.first < b.first; });
-    for (auto& [ip, e] : order) {
+    for (const auto& e : hosts) {
         c.budget.check();
-        Host h = describe_host(c.store, *e, ip, vms, c.now_ms);
+        auto it = on_host.find(e->ip);
+        Host h = describe_host(c.store, *e, it == on_host.end() ? std::vector<const Vm*>() : std::move(it->second),
+                               c.now_ms);
         write_host(w, h);
         ++t.hosts;
         ++(h.presence == Presence::up ? t.up : h.presence == Presence::stale ? t.stale : t.down);
@@ -294,7 +288,7 @@ void cluster_status(const Call& c, JsonWriter& w) {
         c.budget.check();
         write_vm(w, vm);
         ++t.vms;
-        if (vm.presence != Presence::down && vm.state == "running") {
+        if (vm.presence != Presence::down && std::string_view(vm.state) == "running") {
             ++t.vms_running;
             t.vcpus += vm.vcpus;
             t.vm_max_memory += vm.max_memory;
@@ -325,11 +319,12 @@ void cluster_status(const Call& c, JsonWriter& w) {
 void host_vms(const Call& c, JsonWriter& w) {
     auto addr = Address::parse(*c.args.str("ip"));
     w.begin_array();
-    if (addr) {
-        std::string ip = addr->text();
-        for (const Vm& vm : all_vms(c))
-            if (on_host(vm, ip)) write_vm(w, vm);
-    }
+    if (addr)
+        for (const auto& e : c.store.current().vms_on(*addr)) {
+            c.budget.check();
+            Vm vm = describe_vm(c.store, *e, c.now_ms);
+            if (vm.presence != Presence::down) write_vm(w, vm);
+        }
     w.end_array();
 }
 

@@ -268,38 +268,25 @@ void series(const Call& c, JsonWriter& w) {
 // ---- descriptions ------------------------------------------------------------------------
 
 void host_description(const Call& c, JsonWriter& w) {
-    struct Row {
-        std::string ip;
-        EntityInfo e;
-    };
-    std::vector<Row> rows;
-    for (auto& e : c.store.entities(Entity::host)) {
-        std::string ip = Address::from_raw(e.name).text();
-        rows.push_back({std::move(ip), std::move(e)});
-    }
-    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.ip < b.ip; });
     w.begin_array();
-    for (auto& r : rows) {
+    for (const auto& e : c.store.current().hosts()) {  // sorted by host_ip
         c.budget.check();
-        w.sep();
-        w.begin_object();
-        w.member("host_ip", r.ip);
-        std::string keep;
-        w.api_fields(host_descr(c.store, r.e, keep));
-        w.end_object();
+        if (e->has_descr && e->descr_newer < kDescrLookback) {
+            w.sep();
+            w.raw(*e->description);  // rendered by write_host_description when it changed
+        } else {
+            write_host_description(w, e->ip, HostDescr{});
+        }
     }
     w.end_array();
 }
 
 void vm_description(const Call& c, JsonWriter& w) {
     w.begin_array();
-    for (auto& e : c.store.entities(Entity::vm)) {  // sorted by hostname bytes
+    for (const auto& e : c.store.current().vms()) {  // sorted by hostname bytes
         c.budget.check();
         w.sep();
-        w.begin_object();
-        w.member("host_ip", e.last.agent.text());
-        w.member("hostname", e.name);
-        w.end_object();
+        w.raw(*e->description);  // {"host_ip":…,"hostname":…}, rendered when it changed
     }
     w.end_array();
 }

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sflow_monitor/current.h"
 #include "sflow_monitor/log.h"
 #include "sflow_monitor/store_format.h"
 
@@ -162,6 +163,7 @@ struct Store::Impl {
     bool logged_map_full = false;
     std::atomic<uint64_t> purged_for_space{0};
     uint32_t arrival = 0;  // writer only
+    Current current;       // written by the writer after each commit and purge
 
     Impl(const StoreOptions& o, uint64_t map_size) : opts(o), env(o.dir, map_size) {
         opts.map_size = env.map_size();
@@ -397,6 +399,7 @@ struct Store::Impl {
             t.commit();
             total += n;
         }
+        current.purged_before(cutoff);
         return total;
     }
 
@@ -457,6 +460,7 @@ Store::Store(const StoreOptions& opts) {
     (opts.map_size ? log_debug : log_info)("store %s: map size %llu MiB (%s)", opts.dir.c_str(),
                                            (unsigned long long)(impl_->opts.map_size >> 20), how);
     impl_->open_databases(opts.map_size != 0);
+    impl_->current.rebuild(*this);
 }
 
 Store::~Store() = default;
@@ -465,7 +469,10 @@ void Store::write(const SampleBatch& batch) {
     auto& s = *impl_;
     if (batch.empty()) return;
     for (int attempt = 0;; ++attempt) {
-        if (s.try_write(batch) == 0) break;
+        if (s.try_write(batch) == 0) {
+            s.current.apply(batch);
+            break;
+        }
         // map full: drop the oldest data and retry; a batch larger than the map is split
         if (attempt >= 8 || s.purge_oldest("map full") == 0) {
             if (batch.size() > 1) {
@@ -527,6 +534,8 @@ std::vector<EntityInfo> Store::entities(Entity kind) const {
               [](const EntityInfo& a, const EntityInfo& b) { return a.name < b.name; });
     return out;
 }
+
+const Current& Store::current() const { return impl_->current; }
 
 StoreStats Store::stats() const {
     auto& s = *impl_;

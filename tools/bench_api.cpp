@@ -2,13 +2,16 @@
 // (one filled by bench-fill, say) in a loop, as one FastCGI worker runs it.
 //   bench-api --dir DIR --body JSON [--seconds S | --requests N] [--map-size MiB]
 // (--requests: a fixed count, for instruction counts under valgrind --tool=callgrind)
-// Prints "N requests in S s: X us/request, reply B bytes".
+// Prints "N requests in S s: X us/request, reply B bytes", then the median and the fastest and
+// slowest request ("median X us, min Y us, max Z us"): on a shared machine the median is the
+// figure to compare.
 #include <boost/program_options.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "sflow_monitor/api.h"
 #include "sflow_monitor/stats.h"
@@ -48,12 +51,24 @@ int main(int argc, char** argv) {
     auto t0 = clock::now();
     double elapsed = 0;
     uint64_t n = 0;
+    std::vector<double> each;  // us per request, up to the first million
     while (requests ? n < requests : elapsed < seconds) {
         uint64_t k = requests ? std::min<uint64_t>(1000, requests - n) : 1000;
-        for (uint64_t i = 0; i < k; ++i) bytes = api.handle(body).body.size();
+        for (uint64_t i = 0; i < k; ++i) {
+            auto a = clock::now();
+            bytes = api.handle(body).body.size();
+            if (each.size() < 1000000) each.push_back(std::chrono::duration<double, std::micro>(clock::now() - a).count());
+            elapsed = std::chrono::duration<double>(clock::now() - t0).count();
+            if (!requests && elapsed >= seconds) {
+                k = i + 1;
+                break;
+            }
+        }
         n += k;
-        elapsed = std::chrono::duration<double>(clock::now() - t0).count();
     }
     std::printf("%llu requests in %.2f s: %.2f us/request, reply %zu bytes\n",
                 (unsigned long long)n, elapsed, 1e6 * elapsed / double(n), bytes);
+    std::sort(each.begin(), each.end());
+    if (!each.empty())
+        std::printf("median %.2f us, min %.2f us, max %.2f us\n", each[each.size() / 2], each.front(), each.back());
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sflow_monitor/api.h"
+#include "sflow_monitor/current.h"
 #include "sflow_monitor/json.h"
 #include "sflow_monitor/limits.h"
 
@@ -80,7 +81,6 @@ const std::vector<MethodSpec>& method_table();
 // kDescrLookback samples that has one; empty when none does. Its strings point into
 // host.records_raw or, when they come from an older sample, into `keep` (a copy of that
 // sample's records: the store's own bytes are valid only inside its read transaction).
-constexpr size_t kDescrLookback = 256;
 HostDescr host_descr(const Store& store, const EntityInfo& host, std::string& keep);
 
 // Handlers that live in cluster.cpp.

@@ -21,6 +21,8 @@
 
 namespace sfm {
 
+class Current;
+
 class StoreError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
@@ -149,6 +151,10 @@ public:
               const ScanFn& fn, size_t limit = SIZE_MAX, bool newest_first = false) const;
     std::vector<EntityInfo> entities(Entity kind) const;  // sorted by name bytes
     StoreStats stats() const;
+    // Each host's and VM's newest samples, in memory (current.h): what write() committed is
+    // in it when write() returns; a purge's removals when purge() (or a write's purge for
+    // space) returns. Rebuilt from the store when it opens.
+    const Current& current() const;
 
 private:
     struct Impl;

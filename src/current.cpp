@@ -1,0 +1,360 @@
+// current.cpp — the current state in memory (see current.h): kept by the store's writer as it
+// commits, rebuilt from the store when it opens, read by the summary methods.
+#include "sflow_monitor/current.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "sflow_monitor/json.h"
+#include "sflow_monitor/sflow.h"
+#include "sflow_monitor/store_format.h"
+
+namespace sfm {
+
+HostSample HostSample::from(const SampleMeta& m, std::string_view raw) {
+    return {m, find_record<HostCpu>(raw), find_record<HostMemory>(raw), find_record<HostDiskIo>(raw),
+            find_record<HostNetIo>(raw)};
+}
+
+VmSample VmSample::from(const SampleMeta& m, std::string_view raw) {
+    return {m, find_record<VirtCpu>(raw), find_record<VirtMemory>(raw)};
+}
+
+template <class S, size_t N>
+size_t Held<S, N>::add(S x) {
+    // newest first; a sample of the same millisecond as a held one came later, so is newer
+    size_t i = 0;
+    while (i < n && s[i].meta.ts_ms > x.meta.ts_ms) ++i;
+    if (i == N) return N;
+    for (size_t j = std::min(n, N - 1); j > i; --j) s[j] = std::move(s[j - 1]);
+    s[i] = std::move(x);
+    n = std::min(n + 1, N);
+    return i;
+}
+
+template <class S, size_t N>
+size_t Held<S, N>::drop_before(int64_t cutoff) {
+    while (n && s[n - 1].meta.ts_ms < cutoff) s[--n] = S{};
+    return n;
+}
+
+template struct Held<HostSample, kHostHeld>;
+template struct Held<VmSample, kVmHeld>;
+
+void write_host_description(JsonWriter& w, std::string_view ip, const HostDescr& d) {
+    w.sep();
+    w.begin_object();
+    w.key("host_ip");
+    w.string(ip);
+    w.api_fields(d);
+    w.end_object();
+}
+
+namespace {
+
+std::shared_ptr<const std::string> render_host(std::string_view ip, const HostDescr& d) {
+    std::string s;
+    JsonWriter w(s);
+    write_host_description(w, ip, d);
+    return std::make_shared<const std::string>(std::move(s));
+}
+
+std::shared_ptr<const std::string> render_vm(const CurrentVm& e) {
+    std::string s;
+    JsonWriter w(s);
+    w.sep();
+    w.begin_object();
+    w.key("host_ip");
+    w.string(e.host_ip);
+    w.key("hostname");
+    w.string(e.name);
+    w.end_object();
+    return std::make_shared<const std::string>(std::move(s));
+}
+
+void set_descr(CurrentHost& e, const HostDescr& d, int64_t ts) {
+    e.hostname.assign(d.hostname.value);
+    e.description = render_host(e.ip, d);
+    e.descr_ts = ts;
+    e.descr_newer = 0;
+    e.has_descr = true;
+}
+
+// One sample of a host, in any order relative to those the entry has seen.
+void add_host_sample(CurrentHost& e, const SampleMeta& m, std::string_view raw) {
+    if (e.held.size() == 0 || !(e.last.ts_ms > m.ts_ms)) e.last = m;  // as update_entities
+    size_t place = e.held.add(HostSample::from(m, raw));
+    bool newer = !e.has_descr || m.ts_ms >= e.descr_ts;  // than the description's sample
+    if (!newer) return;
+    if (auto d = find_record<HostDescr>(raw)) {
+        set_descr(e, *d, m.ts_ms);
+        // Out of order (older than the newest): the held samples newer than it; past those,
+        // kHostHeld (the store alone knows how many more there are).
+        e.descr_newer = uint32_t(place);
+    } else if (e.has_descr && e.descr_newer < kDescrLookback) ++e.descr_newer;
+}
+
+void add_vm_sample(CurrentVm& e, const SampleMeta& m, std::string_view raw) {
+    bool fresh = e.held.size() == 0;
+    if (fresh || !(e.last.ts_ms > m.ts_ms)) {
+        bool moved = fresh || !(e.last.agent == m.agent);
+        e.last = m;
+        auto d = find_record<HostDescr>(raw);
+        e.uuid = d ? d->uuid.text() : std::string();
+        if (moved) {
+            e.host_ip = m.agent.text();
+            e.description = render_vm(e);
+        }
+    }
+    e.held.add(VmSample::from(m, raw));
+}
+
+}  // namespace
+
+// ---- the tables ----------------------------------------------------------------------------
+
+template <class E>
+Current::Slot<E>* Current::Table<E>::find(std::string_view name) const {
+    auto it = by_name.find(std::string(name));
+    return it == by_name.end() ? nullptr : it->second.get();
+}
+
+template <class E>
+Current::Slot<E>* Current::Table<E>::insert(std::string name, std::string order) {
+    auto slot = std::make_unique<Slot<E>>();
+    slot->order = std::move(order);
+    Slot<E>* p = slot.get();
+    by_name.emplace(std::move(name), std::move(slot));
+    auto at = std::lower_bound(sorted.begin(), sorted.end(), p,
+                               [](const Slot<E>* a, const Slot<E>* b) { return a->order < b->order; });
+    sorted.insert(at, p);
+    return p;
+}
+
+template <class E>
+void Current::Table<E>::erase(const std::string& name) {
+    auto it = by_name.find(name);
+    if (it == by_name.end()) return;
+    Slot<E>* p = it->second.get();
+    auto at = std::lower_bound(sorted.begin(), sorted.end(), p,
+                               [](const Slot<E>* a, const Slot<E>* b) { return a->order < b->order; });
+    if (at != sorted.end() && *at == p) sorted.erase(at);
+    by_name.erase(it);
+}
+
+void Current::place_vm(Slot<CurrentVm>* slot, const CurrentVm* before) {
+    const CurrentVm& now = *slot->entry;
+    if (before && before->last.agent == now.last.agent) return;
+    if (before) unplace_vm_from(std::string(before->last.agent.raw()), slot);
+    auto& list = on_host_[std::string(now.last.agent.raw())];
+    auto at = std::lower_bound(list.begin(), list.end(), slot,
+                               [](const Slot<CurrentVm>* a, const Slot<CurrentVm>* b) { return a->order < b->order; });
+    list.insert(at, slot);
+}
+
+void Current::unplace_vm_from(const std::string& agent, Slot<CurrentVm>* slot) {
+    auto it = on_host_.find(agent);
+    if (it == on_host_.end()) return;
+    auto& list = it->second;
+    list.erase(std::remove(list.begin(), list.end(), slot), list.end());
+    if (list.empty()) on_host_.erase(it);
+}
+
+// ---- the writer ----------------------------------------------------------------------------
+
+void Current::apply(const SampleBatch& batch) {
+    // Working copies of the entries this batch touches (the writer alone changes the tables,
+    // so it reads them without the lock), published together under it at the end.
+    std::unordered_map<std::string_view, CurrentHost> hosts;
+    std::unordered_map<std::string_view, CurrentVm> vms;
+    for (size_t i = 0; i < batch.size(); ++i) {
+        SampleView s = batch[i];
+        std::string_view name = s.name.substr(0, store_format::kMaxNameLen);
+        if (s.kind == Entity::host) {
+            auto [it, fresh] = hosts.try_emplace(name);
+            CurrentHost& e = it->second;
+            if (fresh) {
+                if (Slot<CurrentHost>* slot = hosts_.find(name)) {
+                    e = *slot->entry;
+                } else {
+                    e.name.assign(name);
+                    e.ip = Address::from_raw(name).text();
+                }
+            }
+            add_host_sample(e, s.meta, s.records_raw);
+        } else if (s.kind == Entity::vm) {
+            auto [it, fresh] = vms.try_emplace(name);
+            CurrentVm& e = it->second;
+            if (fresh) {
+                if (Slot<CurrentVm>* slot = vms_.find(name)) e = *slot->entry;
+                else e.name.assign(name);
+            }
+            add_vm_sample(e, s.meta, s.records_raw);
+        }
+    }
+    std::vector<std::shared_ptr<const CurrentHost>> new_hosts;
+    std::vector<std::shared_ptr<const CurrentVm>> new_vms;
+    for (auto& [n, e] : hosts) new_hosts.push_back(std::make_shared<const CurrentHost>(std::move(e)));
+    for (auto& [n, e] : vms) new_vms.push_back(std::make_shared<const CurrentVm>(std::move(e)));
+    std::vector<std::shared_ptr<const void>> old;  // freed after the lock
+    old.reserve(new_hosts.size() + new_vms.size());
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    for (auto& e : new_hosts) {
+        Slot<CurrentHost>* slot = hosts_.find(e->name);
+        if (!slot) slot = hosts_.insert(e->name, e->ip);
+        old.push_back(std::move(slot->entry));
+        slot->entry = std::move(e);
+    }
+    for (auto& e : new_vms) {
+        Slot<CurrentVm>* slot = vms_.find(e->name);
+        if (!slot) slot = vms_.insert(e->name, e->name);
+        std::shared_ptr<const CurrentVm> before = std::move(slot->entry);
+        slot->entry = std::move(e);
+        place_vm(slot, before.get());
+        old.push_back(std::move(before));
+    }
+    lock.unlock();
+}
+
+void Current::purged_before(int64_t cutoff) {
+    std::vector<std::shared_ptr<const CurrentHost>> hosts;  // changed, or emptied (erased)
+    std::vector<std::shared_ptr<const CurrentVm>> vms;
+    for (Slot<CurrentHost>* slot : hosts_.sorted) {
+        const CurrentHost& e = *slot->entry;
+        if (e.held.size() && e.held[e.held.size() - 1].meta.ts_ms >= cutoff &&
+            !(e.has_descr && e.descr_ts < cutoff))
+            continue;
+        CurrentHost copy = e;
+        copy.held.drop_before(cutoff);
+        if (copy.has_descr && copy.descr_ts < cutoff) {
+            copy.has_descr = false;
+            copy.hostname.clear();
+            copy.description.reset();
+        }
+        hosts.push_back(std::make_shared<const CurrentHost>(std::move(copy)));
+    }
+    for (Slot<CurrentVm>* slot : vms_.sorted) {
+        const CurrentVm& e = *slot->entry;
+        if (e.held.size() && e.held[e.held.size() - 1].meta.ts_ms >= cutoff) continue;
+        CurrentVm copy = e;
+        copy.held.drop_before(cutoff);
+        vms.push_back(std::make_shared<const CurrentVm>(std::move(copy)));
+    }
+    if (hosts.empty() && vms.empty()) return;
+    std::vector<std::shared_ptr<const void>> old;
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    for (auto& e : hosts) {
+        Slot<CurrentHost>* slot = hosts_.find(e->name);
+        old.push_back(std::move(slot->entry));
+        if (e->held.size()) slot->entry = std::move(e);
+        else hosts_.erase(e->name);
+    }
+    for (auto& e : vms) {
+        Slot<CurrentVm>* slot = vms_.find(e->name);
+        old.push_back(slot->entry);
+        if (e->held.size()) {
+            slot->entry = std::move(e);
+        } else {
+            unplace_vm_from(std::string(slot->entry->last.agent.raw()), slot);
+            vms_.erase(e->name);
+        }
+    }
+    lock.unlock();
+}
+
+void Current::rebuild(const Store& store) {
+    std::vector<std::shared_ptr<const CurrentHost>> hosts;
+    std::vector<std::shared_ptr<const CurrentVm>> vms;
+    constexpr int64_t kAll = INT64_MAX / 2;
+    for (EntityInfo& info : store.entities(Entity::host)) {
+        CurrentHost e;
+        e.name = std::move(info.name);
+        e.ip = Address::from_raw(e.name).text();
+        e.last = info.last;
+        store.scan(Entity::host, e.name, -1, kAll,
+                   [&](const SampleMeta& m, std::string_view raw) {  // newest first
+                       if (e.held.n < kHostHeld) e.held.s[e.held.n++] = HostSample::from(m, raw);
+                   },
+                   kHostHeld, true);
+        if (e.held.size() == 0) continue;
+        if (auto d = find_record<HostDescr>(info.records_raw)) {
+            set_descr(e, *d, info.last.ts_ms);
+        } else {
+            uint32_t newer = 0;
+            bool found = false;
+            store.scan(Entity::host, e.name, -1, kAll,
+                       [&](const SampleMeta& m, std::string_view raw) {
+                           if (found) return;
+                           if (auto d = find_record<HostDescr>(raw)) {
+                               set_descr(e, *d, m.ts_ms);
+                               e.descr_newer = newer;
+                               found = true;
+                           } else {
+                               ++newer;
+                           }
+                       },
+                       kDescrLookback, true);
+            if (!found) e.descr_newer = kDescrLookback;
+        }
+        hosts.push_back(std::make_shared<const CurrentHost>(std::move(e)));
+    }
+    for (EntityInfo& info : store.entities(Entity::vm)) {
+        CurrentVm e;
+        e.name = std::move(info.name);
+        e.last = info.last;
+        e.host_ip = info.last.agent.text();
+        if (auto d = find_record<HostDescr>(info.records_raw)) e.uuid = d->uuid.text();
+        e.description = render_vm(e);
+        store.scan(Entity::vm, e.name, -1, kAll,
+                   [&](const SampleMeta& m, std::string_view raw) {
+                       if (e.held.n < kVmHeld) e.held.s[e.held.n++] = VmSample::from(m, raw);
+                   },
+                   kVmHeld, true);
+        if (e.held.size() == 0) continue;
+        vms.push_back(std::make_shared<const CurrentVm>(std::move(e)));
+    }
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    hosts_ = {};
+    vms_ = {};
+    on_host_.clear();
+    for (auto& e : hosts) hosts_.insert(e->name, e->ip)->entry = std::move(e);
+    for (auto& e : vms) {
+        Slot<CurrentVm>* slot = vms_.insert(e->name, e->name);
+        slot->entry = std::move(e);
+        place_vm(slot, nullptr);
+    }
+}
+
+// ---- readers -------------------------------------------------------------------------------
+
+std::vector<Current::HostPtr> Current::hosts() const {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    std::vector<HostPtr> out;
+    out.reserve(hosts_.sorted.size());
+    for (const Slot<CurrentHost>* s : hosts_.sorted) out.push_back(s->entry);
+    return out;
+}
+
+std::vector<Current::VmPtr> Current::vms() const {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    std::vector<VmPtr> out;
+    out.reserve(vms_.sorted.size());
+    for (const Slot<CurrentVm>* s : vms_.sorted) out.push_back(s->entry);
+    return out;
+}
+
+std::vector<Current::VmPtr> Current::vms_on(const Address& agent) const {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    std::vector<VmPtr> out;
+    auto it = on_host_.find(std::string(agent.raw()));
+    if (it != on_host_.end())
+        for (const Slot<CurrentVm>* s : it->second) out.push_back(s->entry);
+    return out;
+}
+
+size_t Current::size() const {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    return hosts_.by_name.size() + vms_.by_name.size();
+}
+
+}  // namespace sfm
