@@ -74,6 +74,7 @@ const char* type_name(ParamType t) {
         case ParamType::count: return "must be a positive integer";
         case ParamType::flag: return "must be true or false";
         case ParamType::duration: return "must be a positive integer (ms) or a duration such as \"5m\"";
+        case ParamType::strings: return "must be a string or an array of strings";
     }
     return "wrong type";
 }
@@ -131,6 +132,21 @@ Args bind_params(const MethodSpec& m, const Json::Value* params) {
                 if (!v.isBool()) throw invalid_param(p.name, type_name(p.type));
                 args.values[p.name] = v.asBool();
                 break;
+            case ParamType::strings: {
+                std::vector<std::string> list;
+                if (v.isString()) {
+                    list.push_back(v.asString());
+                } else if (v.isArray()) {
+                    for (const Json::Value& x : v) {
+                        if (!x.isString()) throw invalid_param(p.name, type_name(p.type));
+                        list.push_back(x.asString());
+                    }
+                } else {
+                    throw invalid_param(p.name, type_name(p.type));
+                }
+                args.values[p.name] = std::move(list);
+                break;
+            }
             case ParamType::duration: {
                 int64_t ms = 0;
                 if (v.type() == Json::intValue || v.type() == Json::uintValue) {

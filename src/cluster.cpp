@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "sflow_monitor/derive.h"
 #include "sflow_monitor/methods.h"
@@ -247,18 +248,84 @@ void write_host(JsonWriter& w, const Host& h) {
 
 }  // namespace
 
+namespace {
+
+// cluster.status's optional filters (docs/api.md): which hosts, which states, whether VMs are listed.
+struct Filter {
+    std::optional<std::unordered_set<std::string>> hosts;   // host_ip texts
+    std::optional<std::unordered_set<std::string>> states;  // presences and domain states
+    bool include_vms = true;
+    bool keeps(const std::string& ip, Presence p) const {
+        return (!hosts || hosts->count(ip)) && (!states || states->count(presence_name(p)));
+    }
+    bool keeps(const Vm& vm) const {
+        return (!hosts || hosts->count(vm.e->host_ip)) &&
+               (!states || states->count(presence_name(vm.presence)) || states->count(vm.state));
+    }
+};
+
+std::string quoted(const std::string& s) {  // for an error's reason: short, whatever was sent
+    return "\"" + (s.size() > 64 ? s.substr(0, 64) + "…" : s) + "\"";
+}
+
+Filter filter_of(const Call& c, std::vector<Address>& agents) {
+    Filter f;
+    if (const auto* list = c.args.strs("hosts")) {
+        f.hosts.emplace();
+        for (const std::string& h : *list) {
+            auto a = Address::parse(h);
+            if (!a) throw invalid_param("hosts", "not an IP address: " + quoted(h));
+            if (f.hosts->insert(a->text()).second) agents.push_back(*a);
+        }
+    }
+    if (const auto* list = c.args.strs("state")) {
+        f.states.emplace();
+        for (const std::string& s : *list) {
+            bool known = s == "up" || s == "stale" || s == "down" || s == "unknown" ||
+                         std::find(std::begin(kDomainStates), std::end(kDomainStates), s) != std::end(kDomainStates);
+            if (!known)
+                throw invalid_param("state", "unknown state " + quoted(s) +
+                                                 ": up, stale, down, or a VM's state (running, paused, shutoff, "
+                                                 "crashed, blocked, shutdown, pmsuspended, nostate, unknown)");
+            f.states->insert(s);
+        }
+    }
+    f.include_vms = c.args.flag_or("include_vms", true);
+    return f;
+}
+
+bool by_ip(const Current::HostPtr& a, const Current::HostPtr& b) { return a->ip < b->ip; }
+bool by_name(const Current::VmPtr& a, const Current::VmPtr& b) { return a->name < b->name; }
+
+}  // namespace
+
 void cluster_status(const Call& c, JsonWriter& w) {
     const Current& cur = c.store.current();
-    std::vector<Current::HostPtr> hosts = cur.hosts();  // by host_ip
-    std::vector<Current::VmPtr> vm_entries = cur.vms();  // by name
+    std::vector<Address> agents;
+    Filter f = filter_of(c, agents);
+    std::vector<Current::HostPtr> hosts;  // by host_ip
+    std::vector<Current::VmPtr> vm_entries;  // by name
+    if (f.hosts) {  // only those hosts, and the VMs whose newest sample came from one of them
+        for (const Address& a : agents) {
+            c.budget.check();
+            if (auto h = cur.host(a)) hosts.push_back(std::move(h));
+            auto on = cur.vms_on(a);
+            vm_entries.insert(vm_entries.end(), on.begin(), on.end());
+        }
+        std::sort(hosts.begin(), hosts.end(), by_ip);
+        std::sort(vm_entries.begin(), vm_entries.end(), by_name);
+    } else {
+        hosts = cur.hosts();
+        vm_entries = cur.vms();
+    }
     std::vector<Vm> vms;
     vms.reserve(vm_entries.size());
-    // which VMs are on a host now: not down, and their newest sample came from it (by name)
-    std::unordered_map<std::string_view, std::vector<const Vm*>> on_host;
     for (const auto& e : vm_entries) {
         c.budget.check();
         vms.push_back(describe_vm(c.store, *e, c.now_ms));
     }
+    // which VMs are on a host now: not down, and their newest sample came from it (by name)
+    std::unordered_map<std::string_view, std::vector<const Vm*>> on_host;
     for (const Vm& vm : vms)
         if (vm.presence != Presence::down) on_host[vm.e->host_ip].push_back(&vm);
     struct Totals {
@@ -273,6 +340,7 @@ void cluster_status(const Call& c, JsonWriter& w) {
         auto it = on_host.find(e->ip);
         Host h = describe_host(c.store, *e, it == on_host.end() ? std::vector<const Vm*>() : std::move(it->second),
                                c.now_ms);
+        if (!f.keeps(e->ip, h.presence)) continue;
         write_host(w, h);
         ++t.hosts;
         ++(h.presence == Presence::up ? t.up : h.presence == Presence::stale ? t.stale : t.down);
@@ -282,11 +350,14 @@ void cluster_status(const Call& c, JsonWriter& w) {
         }
     }
     w.end_array();
-    w.key("vms");
-    w.begin_array();
+    if (f.include_vms) {
+        w.key("vms");
+        w.begin_array();
+    }
     for (const Vm& vm : vms) {
         c.budget.check();
-        write_vm(w, vm);
+        if (!f.keeps(vm)) continue;
+        if (f.include_vms) write_vm(w, vm);
         ++t.vms;
         if (vm.presence != Presence::down && std::string_view(vm.state) == "running") {
             ++t.vms_running;
@@ -294,7 +365,7 @@ void cluster_status(const Call& c, JsonWriter& w) {
             t.vm_max_memory += vm.max_memory;
         }
     }
-    w.end_array();
+    if (f.include_vms) w.end_array();
     w.key("totals");
     w.begin_object();
     auto n = [&](const char* k, uint64_t v) { w.key(k); w.number(v); };

@@ -352,6 +352,12 @@ std::vector<Current::VmPtr> Current::vms_on(const Address& agent) const {
     return out;
 }
 
+Current::HostPtr Current::host(const Address& agent) const {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    Slot<CurrentHost>* s = hosts_.find(agent.raw());
+    return s ? s->entry : nullptr;
+}
+
 size_t Current::size() const {
     std::shared_lock<std::shared_mutex> lock(mu_);
     return hosts_.by_name.size() + vms_.by_name.size();

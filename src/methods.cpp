@@ -32,11 +32,18 @@ std::optional<int64_t> Args::num(const std::string& name) const {
     return std::nullopt;
 }
 
-bool Args::flag(const std::string& name) const {
+bool Args::flag(const std::string& name) const { return flag_or(name, false); }
+
+bool Args::flag_or(const std::string& name, bool absent) const {
     auto it = values.find(name);
-    if (it == values.end()) return false;
+    if (it == values.end()) return absent;
     auto* p = std::get_if<bool>(&it->second);
     return p && *p;
+}
+
+const std::vector<std::string>* Args::strs(const std::string& name) const {
+    auto it = values.find(name);
+    return it == values.end() ? nullptr : std::get_if<std::vector<std::string>>(&it->second);
 }
 
 namespace {
@@ -398,6 +405,14 @@ const ParamSpec kStep{"step", ParamType::duration, false,
                       "one record per step of this length (ms or e.g. \"5m\"), aligned on the epoch: "
                       "the step's last sample and how many it had; at most 2000 steps, no max-span"};
 
+const ParamSpec kHosts{"hosts", ParamType::strings, false,
+                       "only these hosts (agent addresses) and the VMs whose newest sample came from them"};
+const ParamSpec kState{"state", ParamType::strings, false,
+                       "only the hosts whose presence, and the VMs whose presence or state, is one of these "
+                       "(up, stale, down; running, paused, shutoff, crashed, …)"};
+const ParamSpec kIncludeVms{"include_vms", ParamType::flag, false,
+                            "false: leave out the list of VMs (default true; totals still count them)"};
+
 #define SFM_HOST_SERIES(name, T, summary) \
     {name, summary, {kIp, kTimestamp, kFrom, kTo, kLimit, kDerive, kStep}, series<Entity::host, T>, \
      host_series_schema<T>, long_range}
@@ -421,8 +436,8 @@ const std::vector<MethodSpec> kMethods = {
     SFM_VM_SERIES("virt.net", VirtNetIo, "a VM's virt_net_io records in the window"),
     {"cluster.status",
      "the whole cluster now: every host (state, cpu, memory, disk, network, VMs, over-commit), "
-     "every VM, and totals",
-     {}, cluster_status, any_object_schema, always},
+     "every VM, and totals; optionally only some hosts, states, or no VM list",
+     {kHosts, kState, kIncludeVms}, cluster_status, any_object_schema, always},
     {"host.vms", "the VMs on a host now", {kIp}, host_vms, any_array_schema, always},
     {"virt.history", "which hypervisors a VM ran on and when (live migration made visible)",
      {kHostname, kFrom, kTo}, virt_history, any_array_schema, history_range},

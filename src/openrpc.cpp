@@ -34,6 +34,8 @@ const char* type_schema(ParamType t) {
         case ParamType::flag: return "{\"type\":\"boolean\"}";
         case ParamType::duration:
             return "{\"oneOf\":[{\"type\":\"integer\",\"minimum\":1},{\"type\":\"string\",\"pattern\":\"^[0-9]+(ms|s|m|h|d)?$\"}]}";
+        case ParamType::strings:
+            return "{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"array\",\"items\":{\"type\":\"string\"}}]}";
     }
     return "{}";
 }

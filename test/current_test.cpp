@@ -5,11 +5,13 @@
 // migration, a purge, a restart (the table rebuilt), with descriptions found in older samples
 // and with `now` before the newest samples.
 #include <doctest/doctest.h>
+#include <json/json.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "sflow_monitor/api.h"
@@ -507,4 +509,130 @@ TEST_CASE("readers never see a torn entry while the writer commits") {
     CHECK(torn == 0);
     CHECK(failed == 0);
     same_answers(st, {t.ts(t.next - 1)});
+}
+
+namespace {
+
+// The totals cluster.status gives for these hosts and VMs (the whole answer's, recounted).
+Json::Value totals_of(const Json::Value& hosts, const Json::Value& vms) {
+    uint64_t up = 0, stale = 0, down = 0, cpus = 0, mem = 0, running = 0, vcpus = 0, vmax = 0;
+    for (const Json::Value& h : hosts) {
+        std::string p = h["presence"].asString();
+        ++(p == "up" ? up : p == "stale" ? stale : down);
+        if (p != "down") {
+            cpus += h["cpu_num"].asUInt64();
+            // mem_total is not in a host's entry: its share of the whole answer's is checked below
+        }
+    }
+    for (const Json::Value& v : vms)
+        if (v["presence"].asString() != "down" && v["state"].asString() == "running") {
+            ++running;
+            vcpus += v["vcpu_cpu_count"].asUInt64();
+            vmax += v["vmem_max_memory_bytes"].asUInt64();
+        }
+    Json::Value t;
+    t["hosts"] = Json::UInt64(hosts.size());
+    t["hosts_up"] = Json::UInt64(up);
+    t["hosts_stale"] = Json::UInt64(stale);
+    t["hosts_down"] = Json::UInt64(down);
+    t["vms"] = Json::UInt64(vms.size());
+    t["vms_running"] = Json::UInt64(running);
+    t["cpu_num"] = Json::UInt64(cpus);
+    t["vcpu_cpu_count"] = Json::UInt64(vcpus);
+    t["vmem_max_memory_bytes"] = Json::UInt64(vmax);
+    (void)mem;
+    return t;
+}
+
+void same_totals(const Json::Value& got, const Json::Value& want) {
+    for (const std::string& k : want.getMemberNames()) CHECK_MESSAGE(got[k].asUInt64() == want[k].asUInt64(), k);
+}
+
+}  // namespace
+
+TEST_CASE("cluster.status filters keep exactly the hosts and VMs of the whole answer that pass them") {
+    TempDir dir;
+    Store st(store_at(dir));
+    GenOptions o;
+    o.hosts = 5;
+    o.vms = 3;
+    o.rounds = 6;
+    o.migrate = true;
+    Traffic t(o);
+    while (!t.done()) t.write(st, 4);
+    // some hosts and VMs stop sending: stale and down ones to filter
+    GenOptions more = o;
+    more.hosts = 2;
+    more.rounds = 30;
+    more.start_us = (t.ts(0) + 6 * 5000) * 1000;  // carries on after the rounds above
+    Traffic t2(more);
+    while (!t2.done()) t2.write(st, 6);
+    int64_t now = t2.ts(t2.next - 1) + 2000;
+    Stats stats;
+    Api api(ApiOptions{}, st, stats);
+    auto status = [&](const std::string& params) {
+        return sfm::test::parse_json(result_of(api, "cluster.status", params, now));
+    };
+    Json::Value full = status("{}");
+    REQUIRE(full["hosts"].size() == 5);
+    std::set<std::string> presences;
+    for (const Json::Value& h : full["hosts"]) presences.insert(h["presence"].asString());
+    CHECK(presences.size() >= 2);  // the filters below have something to tell apart
+    auto pick = [](const Json::Value& list, auto keep) {
+        Json::Value out(Json::arrayValue);
+        for (const Json::Value& x : list)
+            if (keep(x)) out.append(x);
+        return out;
+    };
+    // hosts
+    for (std::vector<std::string> ips : std::vector<std::vector<std::string>>{
+             {"10.0.0.2"}, {"10.0.0.5", "10.0.0.1"}, {"10.0.0.3", "192.0.2.1"}, {}}) {
+        std::string list;
+        for (auto& ip : ips) list += (list.empty() ? "\"" : ",\"") + ip + "\"";
+        CAPTURE(list);
+        Json::Value got = status(R"({"hosts":[)" + list + "]}");
+        auto listed = [&](const std::string& ip) { return std::count(ips.begin(), ips.end(), ip) > 0; };
+        Json::Value hosts = pick(full["hosts"], [&](const Json::Value& h) { return listed(h["host_ip"].asString()); });
+        Json::Value vms = pick(full["vms"], [&](const Json::Value& v) { return listed(v["host_ip"].asString()); });
+        CHECK(got["hosts"] == hosts);
+        CHECK(got["vms"] == vms);
+        same_totals(got["totals"], totals_of(hosts, vms));
+    }
+    // state
+    for (std::vector<std::string> states : std::vector<std::vector<std::string>>{
+             {"up"}, {"down"}, {"stale", "down"}, {"running"}, {"up", "shutoff"}, {"crashed"}}) {
+        std::string list;
+        for (auto& s : states) list += (list.empty() ? "\"" : ",\"") + s + "\"";
+        CAPTURE(list);
+        Json::Value got = status(R"({"state":[)" + list + "]}");
+        auto listed = [&](const Json::Value& v) { return std::count(states.begin(), states.end(), v.asString()) > 0; };
+        Json::Value hosts = pick(full["hosts"], [&](const Json::Value& h) { return listed(h["presence"]); });
+        Json::Value vms = pick(full["vms"], [&](const Json::Value& v) { return listed(v["presence"]) || listed(v["state"]); });
+        CHECK(got["hosts"] == hosts);
+        CHECK(got["vms"] == vms);
+        same_totals(got["totals"], totals_of(hosts, vms));
+    }
+    // both, positionally, without the VM list
+    Json::Value got = status(R"([["10.0.0.1","10.0.0.4"],"up",false])");
+    CHECK(!got.isMember("vms"));
+    Json::Value hosts = pick(full["hosts"], [&](const Json::Value& h) {
+        return (h["host_ip"] == "10.0.0.1" || h["host_ip"] == "10.0.0.4") && h["presence"] == "up";
+    });
+    Json::Value vms = pick(full["vms"], [&](const Json::Value& v) {
+        return (v["host_ip"] == "10.0.0.1" || v["host_ip"] == "10.0.0.4") && v["presence"] == "up";
+    });
+    CHECK(got["hosts"] == hosts);
+    same_totals(got["totals"], totals_of(hosts, vms));
+    CHECK(status(R"({"include_vms":true})") == full);
+    // rpc.discover describes them
+    Json::Value d = sfm::test::parse_json(result_of(api, "rpc.discover", "{}", now));
+    for (const Json::Value& m : d["methods"])
+        if (m["name"] == "cluster.status") {
+            REQUIRE(m["params"].size() == 3);
+            CHECK(m["params"][0]["name"] == "hosts");
+            CHECK(m["params"][0]["schema"]["oneOf"][1]["type"] == "array");
+            CHECK(m["params"][1]["name"] == "state");
+            CHECK(m["params"][2]["name"] == "include_vms");
+            CHECK(m["params"][2]["schema"]["type"] == "boolean");
+        }
 }

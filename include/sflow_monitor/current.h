@@ -109,6 +109,7 @@ public:
     std::vector<HostPtr> hosts() const;  // sorted by host_ip text
     std::vector<VmPtr> vms() const;      // sorted by name bytes
     std::vector<VmPtr> vms_on(const Address& agent) const;  // whose newest sample came from it, by name
+    HostPtr host(const Address& agent) const;               // null when not held
     size_t size() const;                 // entries held (hosts + VMs)
 
 private:

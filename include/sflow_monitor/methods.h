@@ -37,6 +37,7 @@ enum class ParamType {
     count,   // positive JSON integer
     flag,    // JSON boolean
     duration,  // ms: positive JSON integer, or a string such as "5m", "300s", "1h", "1d", "500ms", "500"
+    strings,   // a JSON array of strings, or one string (as an array of one)
 };
 
 struct ParamSpec {
@@ -48,10 +49,12 @@ struct ParamSpec {
 
 // Parameters after validation, by name.
 struct Args {
-    std::map<std::string, std::variant<std::string, int64_t, bool>> values;
+    std::map<std::string, std::variant<std::string, int64_t, bool, std::vector<std::string>>> values;
     const std::string* str(const std::string& name) const;
+    const std::vector<std::string>* strs(const std::string& name) const;  // null when absent
     std::optional<int64_t> num(const std::string& name) const;
-    bool flag(const std::string& name) const;
+    bool flag(const std::string& name) const;               // false when absent
+    bool flag_or(const std::string& name, bool absent) const;
 };
 
 struct Call {

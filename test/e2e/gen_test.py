@@ -164,6 +164,55 @@ def cluster_status_and_derived_series_match_utilisation_computed_from_the_genera
     assert status["totals"]["vms"] == len(vms())
 
 
+def newest_vm_samples():
+    last = {}  # VM name -> its newest sample
+    for s in expect:
+        if s["kind"] == "vm":
+            last[s["name"]] = s
+    return last
+
+
+@suite.test
+def cluster_status_filters_keep_only_the_hosts_states_and_vms_asked_for():
+    last_vm = newest_vm_samples()
+    full = stack.result("cluster.status")
+    for asked in ([agents()[1]], agents()[1], [agents()[2], "192.0.2.99", agents()[0], agents()[2]]):
+        listed = [asked] if isinstance(asked, str) else asked
+        got = stack.result("cluster.status", {"hosts": asked})
+        want_hosts = [a for a in agents() if a in listed]
+        want_vms = sorted(n for n, s in last_vm.items() if s["agent"] in listed)
+        assert [h["host_ip"] for h in got["hosts"]] == want_hosts, (asked, got["hosts"])
+        assert [v["hostname"] for v in got["vms"]] == want_vms, (asked, got["vms"])
+        assert got["totals"]["hosts"] == len(want_hosts) and got["totals"]["vms"] == len(want_vms), got["totals"]
+        for h in got["hosts"]:  # a host's own entry is as in the whole answer
+            assert sorted(h["vms"]) == sorted(n for n, s in last_vm.items() if s["agent"] == h["host_ip"]), h
+    nothing = stack.result("cluster.status", {"hosts": ["192.0.2.99"]})
+    assert nothing["hosts"] == [] and nothing["vms"] == [] and nothing["totals"]["vms"] == 0, nothing
+    lean = stack.result("cluster.status", {"include_vms": False})
+    assert list(lean) == ["hosts", "totals", "timestamp"], list(lean)
+    assert [h["host_ip"] for h in lean["hosts"]] == agents()
+    assert lean["totals"]["vms"] == len(vms()) == len(full["vms"]), lean["totals"]
+    # state: where two whole answers around the filtered one agree on an entity's presence and
+    # state, the filtered answer has it exactly when one of them is asked for
+    for asked in (["up"], ["down", "stale"], ["running"], "up", ["crashed", "down"]):
+        listed = [asked] if isinstance(asked, str) else asked
+        before = stack.result("cluster.status")
+        got = stack.result("cluster.status", {"state": asked})
+        after = stack.result("cluster.status")
+        shown_hosts = {h["host_ip"] for h in got["hosts"]}
+        shown_vms = {v["hostname"] for v in got["vms"]}
+        assert all(h["presence"] in listed for h in got["hosts"]), (asked, got["hosts"])
+        assert all(v["presence"] in listed or v["state"] in listed for v in got["vms"]), (asked, got["vms"])
+        for b, a in zip(before["hosts"], after["hosts"]):
+            if b["presence"] == a["presence"]:
+                assert (b["host_ip"] in shown_hosts) == (b["presence"] in listed), (asked, b)
+        for b, a in zip(before["vms"], after["vms"]):
+            if (b["presence"], b["state"]) == (a["presence"], a["state"]):
+                assert (b["hostname"] in shown_vms) == (b["presence"] in listed or b["state"] in listed), (asked, b)
+        assert got["totals"]["hosts"] == len(got["hosts"]) and got["totals"]["vms"] == len(got["vms"])
+    assert len(stack.result("cluster.status", {"state": ["up"]})["hosts"]) == len(agents())  # sent just now
+
+
 @suite.test
 def virt_history_shows_the_migration_and_host_vms_the_vms_now():
     moved = [vm for vm in vms() if len({s["agent"] for s in vm_samples(vm, "virt_cpu")}) > 1][0]

@@ -138,6 +138,30 @@ def parameters_of_the_wrong_type_are_invalid_params():
 
 
 @suite.test
+def cluster_status_filters_of_the_wrong_type_or_value_are_invalid_params_naming_them():
+    cases = [({"hosts": 5}, "hosts", "must be a string or an array of strings"),
+             ({"hosts": [1]}, "hosts", "must be a string or an array of strings"),
+             ({"hosts": {"ip": "192.0.2.1"}}, "hosts", "must be a string or an array of strings"),
+             ({"hosts": ["192.0.2.1", "web01"]}, "hosts", 'not an IP address: "web01"'),
+             ({"state": True}, "state", "must be a string or an array of strings"),
+             ({"state": ["up", "sleepy"]}, "state", 'unknown state "sleepy"'),
+             ({"include_vms": "no"}, "include_vms", "must be true or false"),
+             ({"include_vms": 0}, "include_vms", "must be true or false"),
+             (["192.0.2.1"], "hosts", 'not an IP address'),  # positional: hosts, state, include_vms
+             ([None, None, None, 1], "include_vms", "too many positional parameters")]
+    for params, param, reason in cases:
+        resp = rpc({"jsonrpc": "2.0", "method": "cluster.status", "params": params, "id": 4})
+        assert error_code(resp) == -32602 and resp["id"] == 4, (params, resp)
+        assert resp["error"]["data"]["param"] == param, (params, resp)
+        assert resp["error"]["data"]["reason"].startswith(reason), (params, resp)
+    # the same values, well typed, are answered
+    for params in ({"hosts": "192.0.2.1"}, {"hosts": []}, {"state": "down"}, {"include_vms": False},
+                   [["192.0.2.1"], ["up", "running"], True]):
+        resp = rpc({"jsonrpc": "2.0", "method": "cluster.status", "params": params, "id": 5})
+        assert "result" in resp and resp["result"]["hosts"] == [], (params, resp)
+
+
+@suite.test
 def methods_other_than_post_get_405_with_allow_post():
     for path in PATHS:
         for method in ("GET", "PUT", "DELETE", "HEAD"):
