@@ -108,6 +108,7 @@ EXAMPLES = [
     ("step", "history", "virt.cpu", {"hostname": "vm-001-01", "from": HISTORY_END_MS - 3600000 + 1,
                                      "to": HISTORY_END_MS, "step": "20m", "derive": True}),
     ("cluster.status", "kvm", "cluster.status", None),
+    ("cluster.status.filters", "kvm", "cluster.status", {"hosts": ["192.0.2.2"], "include_vms": False}),
     ("host.vms", "kvm", "host.vms", {"ip": "192.0.2.2"}),
     ("virt.history", "kvm", "virt.history", {"hostname": "web01"}),
     ("collector.stats", "kvm", "collector.stats", None),
