@@ -17,6 +17,7 @@ namespace {
 
 constexpr int64_t kDefaultIntervalMs = 30000;  // hsflowd's default polling, until two samples show it
 constexpr int kStaleIntervals = 3, kDownIntervals = 10;
+constexpr size_t kHostJsonBytes = 512, kVmJsonBytes = 320;  // about, with a few VM names
 
 const char* const kDomainStates[] = {"nostate", "running", "blocked", "paused",
                                      "shutdown", "shutoff", "crashed", "pmsuspended"};
@@ -93,7 +94,7 @@ Presence presence(const Held<S, N>& s, int64_t now) {
 }
 
 struct Vm {
-    const CurrentVm* e = nullptr;  // name, uuid, host_ip, last_seen
+    const CurrentVm* e = nullptr;  // its name, uuid, host_ip and last_seen, as text (VmText)
     const char* state = "unknown";
     Presence presence = Presence::down;
     uint32_t vcpus = 0;
@@ -125,34 +126,20 @@ Vm describe_vm(const Store& st, const CurrentVm& e, int64_t now) {
     return vm;
 }
 
-void write_opt(JsonWriter& w, const char* k, std::optional<double> v) {
-    w.key(k);
-    if (v) w.number(round2(*v));
-    else w.null();
+std::optional<double> rounded(std::optional<double> v) {  // two decimals, null when none
+    return v ? std::optional<double>(round2(*v)) : std::nullopt;
 }
 
 void write_vm(JsonWriter& w, const Vm& vm) {
     w.sep();
-    w.begin_object();
-    w.key("hostname");
-    w.string(vm.e->name);
-    w.key("uuid");
-    w.string(vm.e->uuid);
-    w.key("host_ip");
-    w.string(vm.e->host_ip);
-    w.key("state");
-    w.string(vm.state);
-    w.key("presence");
-    w.string(presence_name(vm.presence));
-    w.key("vcpu_cpu_count");
-    w.number(vm.vcpus);
-    write_opt(w, "vcpu_util_pct", vm.cpu_pct);
-    w.key("vmem_memory_bytes");
-    w.number(vm.memory);
-    w.key("vmem_max_memory_bytes");
-    w.number(vm.max_memory);
-    w.key("last_seen_ms");
-    w.number(vm.e->last.ts_ms);
+    w.raw(vm.e->text->head);  // {"hostname":…,"uuid":…,"host_ip":…
+    w.member("state", vm.state);
+    w.member("presence", presence_name(vm.presence));
+    w.member("vcpu_cpu_count", vm.vcpus);
+    w.member("vcpu_util_pct", rounded(vm.cpu_pct));
+    w.member("vmem_memory_bytes", vm.memory);
+    w.member("vmem_max_memory_bytes", vm.max_memory);
+    w.member("last_seen_ms", vm.e->last.ts_ms);
     w.end_object();
 }
 
@@ -216,33 +203,27 @@ std::optional<double> ratio(double part, double whole) {
 void write_host(JsonWriter& w, const Host& h) {
     w.sep();
     w.begin_object();
-    w.key("host_ip");
-    w.string(h.e->ip);
-    w.key("hostname");
-    w.string(h.hostname);
-    w.key("presence");
-    w.string(presence_name(h.presence));
-    w.key("last_seen_ms");
-    w.number(h.e->last.ts_ms);
-    w.key("cpu_uptime_s");
-    if (h.uptime) w.number(*h.uptime); else w.null();
-    w.key("cpu_num");
-    w.number(h.cpus);
-    write_opt(w, "cpu_util_pct", h.cpu_util);
-    write_opt(w, "cpu_load_one", h.load_one);
-    write_opt(w, "mem_used_pct", h.mem_used);
-    write_opt(w, "part_max_used_pct", h.part_max_used);
-    write_opt(w, "bytes_in_per_s", h.bytes_in_per_s);
-    write_opt(w, "bytes_out_per_s", h.bytes_out_per_s);
+    w.member("host_ip", h.e->ip);
+    w.member("hostname", h.hostname);
+    w.member("presence", presence_name(h.presence));
+    w.member("last_seen_ms", h.e->last.ts_ms);
+    w.member("cpu_uptime_s", h.uptime);
+    w.member("cpu_num", h.cpus);
+    w.member("cpu_util_pct", rounded(h.cpu_util));
+    w.member("cpu_load_one", rounded(h.load_one));
+    w.member("mem_used_pct", rounded(h.mem_used));
+    w.member("part_max_used_pct", rounded(h.part_max_used));
+    w.member("bytes_in_per_s", rounded(h.bytes_in_per_s));
+    w.member("bytes_out_per_s", rounded(h.bytes_out_per_s));
     w.key("vms");
     w.begin_array();
     for (const Vm* vm : h.vms) {
         w.sep();
-        w.string(vm->e->name);
+        w.raw(vm->e->text->quoted_name);
     }
     w.end_array();
-    write_opt(w, "vcpu_overcommit_ratio", ratio(double(h.vcpus), h.cpus));
-    write_opt(w, "mem_overcommit_ratio", ratio(double(h.vm_max_memory), double(h.mem_total)));
+    w.member("vcpu_overcommit_ratio", rounded(ratio(double(h.vcpus), h.cpus)));
+    w.member("mem_overcommit_ratio", rounded(ratio(double(h.vm_max_memory), double(h.mem_total))));
     w.end_object();
 }
 
@@ -259,7 +240,7 @@ struct Filter {
         return (!hosts || hosts->count(ip)) && (!states || states->count(presence_name(p)));
     }
     bool keeps(const Vm& vm) const {
-        return (!hosts || hosts->count(vm.e->host_ip)) &&
+        return (!hosts || hosts->count(vm.e->text->host_ip)) &&
                (!states || states->count(presence_name(vm.presence)) || states->count(vm.state));
     }
 };
@@ -327,11 +308,15 @@ void cluster_status(const Call& c, JsonWriter& w) {
     // which VMs are on a host now: not down, and their newest sample came from it (by name)
     std::unordered_map<std::string_view, std::vector<const Vm*>> on_host;
     for (const Vm& vm : vms)
-        if (vm.presence != Presence::down) on_host[vm.e->host_ip].push_back(&vm);
+        if (vm.presence != Presence::down) on_host[vm.e->text->host_ip].push_back(&vm);
     struct Totals {
         uint64_t hosts = 0, up = 0, stale = 0, down = 0, cpus = 0, vcpus = 0, vms = 0, vms_running = 0,
                  mem_total = 0, vm_max_memory = 0;
     } t;
+    // The reply grows by about this much: room for it at once, not by doubling and copying
+    // megabytes (at most the reply limit, past which the call is refused anyway).
+    size_t expect = hosts.size() * kHostJsonBytes + (f.include_vms ? vms.size() * kVmJsonBytes : 0);
+    w.out().reserve(w.out().size() + std::min(expect, c.opts.reply_limit));
     w.begin_object();
     w.key("hosts");
     w.begin_array();
@@ -368,22 +353,20 @@ void cluster_status(const Call& c, JsonWriter& w) {
     if (f.include_vms) w.end_array();
     w.key("totals");
     w.begin_object();
-    auto n = [&](const char* k, uint64_t v) { w.key(k); w.number(v); };
-    n("hosts", t.hosts);
-    n("hosts_up", t.up);
-    n("hosts_stale", t.stale);
-    n("hosts_down", t.down);
-    n("vms", t.vms);
-    n("vms_running", t.vms_running);
-    n("cpu_num", t.cpus);
-    n("vcpu_cpu_count", t.vcpus);
-    n("mem_total_bytes", t.mem_total);
-    n("vmem_max_memory_bytes", t.vm_max_memory);
-    write_opt(w, "vcpu_overcommit_ratio", ratio(double(t.vcpus), double(t.cpus)));
-    write_opt(w, "mem_overcommit_ratio", ratio(double(t.vm_max_memory), double(t.mem_total)));
+    w.member("hosts", t.hosts);
+    w.member("hosts_up", t.up);
+    w.member("hosts_stale", t.stale);
+    w.member("hosts_down", t.down);
+    w.member("vms", t.vms);
+    w.member("vms_running", t.vms_running);
+    w.member("cpu_num", t.cpus);
+    w.member("vcpu_cpu_count", t.vcpus);
+    w.member("mem_total_bytes", t.mem_total);
+    w.member("vmem_max_memory_bytes", t.vm_max_memory);
+    w.member("vcpu_overcommit_ratio", rounded(ratio(double(t.vcpus), double(t.cpus))));
+    w.member("mem_overcommit_ratio", rounded(ratio(double(t.vm_max_memory), double(t.mem_total))));
     w.end_object();
-    w.key("timestamp");
-    w.number(c.now_ms);
+    w.member("timestamp", c.now_ms);
     w.end_object();
 }
 
@@ -423,14 +406,10 @@ void virt_history(const Call& c, JsonWriter& w) {
     for (const Stay& s : stays) {
         w.sep();
         w.begin_object();
-        w.key("host_ip");
-        w.string(s.host.text());
-        w.key("from");
-        w.number(s.first);
-        w.key("to");
-        w.number(s.last);
-        w.key("samples");
-        w.number(s.samples);
+        w.member("host_ip", s.host.text());
+        w.member("from", s.first);
+        w.member("to", s.last);
+        w.member("samples", s.samples);
         w.end_object();
     }
     w.end_array();

@@ -44,8 +44,7 @@ template struct Held<VmSample, kVmHeld>;
 void write_host_description(JsonWriter& w, std::string_view ip, const HostDescr& d) {
     w.sep();
     w.begin_object();
-    w.key("host_ip");
-    w.string(ip);
+    w.member("host_ip", ip);
     w.api_fields(d);
     w.end_object();
 }
@@ -59,17 +58,23 @@ std::shared_ptr<const std::string> render_host(std::string_view ip, const HostDe
     return std::make_shared<const std::string>(std::move(s));
 }
 
-std::shared_ptr<const std::string> render_vm(const CurrentVm& e) {
-    std::string s;
-    JsonWriter w(s);
-    w.sep();
-    w.begin_object();
-    w.key("host_ip");
-    w.string(e.host_ip);
-    w.key("hostname");
-    w.string(e.name);
-    w.end_object();
-    return std::make_shared<const std::string>(std::move(s));
+std::shared_ptr<const VmText> render_vm(const CurrentVm& e) {
+    auto t = std::make_shared<VmText>();
+    t->host_ip = e.last.agent.text();
+    if (e.uuid) t->uuid = e.uuid->text();
+    JsonWriter d(t->description);
+    d.begin_object();
+    d.member("host_ip", t->host_ip);
+    d.member("hostname", e.name);
+    d.end_object();
+    JsonWriter h(t->head);
+    h.begin_object();
+    h.member("hostname", e.name);
+    h.member("uuid", t->uuid);
+    h.member("host_ip", t->host_ip);
+    JsonWriter n(t->quoted_name);
+    n.string(e.name);
+    return t;
 }
 
 void set_descr(CurrentHost& e, const HostDescr& d, int64_t ts) {
@@ -96,15 +101,14 @@ void add_host_sample(CurrentHost& e, const SampleMeta& m, std::string_view raw) 
 
 void add_vm_sample(CurrentVm& e, const SampleMeta& m, std::string_view raw) {
     bool fresh = e.held.size() == 0;
-    if (fresh || !(e.last.ts_ms > m.ts_ms)) {
+    if (fresh || !(e.last.ts_ms > m.ts_ms)) {  // the newest, as update_entities has it
         bool moved = fresh || !(e.last.agent == m.agent);
         e.last = m;
-        auto d = find_record<HostDescr>(raw);
-        e.uuid = d ? d->uuid.text() : std::string();
-        if (moved) {
-            e.host_ip = m.agent.text();
-            e.description = render_vm(e);
-        }
+        std::optional<Uuid> uuid;
+        if (auto d = find_record<HostDescr>(raw)) uuid = d->uuid;
+        bool renamed = uuid.has_value() != e.uuid.has_value() || (uuid && uuid->bytes != e.uuid->bytes);
+        e.uuid = uuid;
+        if (moved || renamed) e.text = render_vm(e);
     }
     e.held.add(VmSample::from(m, raw));
 }
@@ -302,9 +306,8 @@ void Current::rebuild(const Store& store) {
         CurrentVm e;
         e.name = std::move(info.name);
         e.last = info.last;
-        e.host_ip = info.last.agent.text();
-        if (auto d = find_record<HostDescr>(info.records_raw)) e.uuid = d->uuid.text();
-        e.description = render_vm(e);
+        if (auto d = find_record<HostDescr>(info.records_raw)) e.uuid = d->uuid;
+        e.text = render_vm(e);
         store.scan(Entity::vm, e.name, -1, kAll,
                    [&](const SampleMeta& m, std::string_view raw) {
                        if (e.held.n < kVmHeld) e.held.s[e.held.n++] = VmSample::from(m, raw);

@@ -293,7 +293,7 @@ void vm_description(const Call& c, JsonWriter& w) {
     for (const auto& e : c.store.current().vms()) {  // sorted by hostname bytes
         c.budget.check();
         w.sep();
-        w.raw(*e->description);  // {"host_ip":…,"hostname":…}, rendered when it changed
+        w.raw(e->text->description);  // {"host_ip":…,"hostname":…}, rendered when it changed
     }
     w.end_array();
 }

@@ -492,8 +492,10 @@ TEST_CASE("readers never see a torn entry while the writer commits") {
         while (!stop) {
             // every entry's fields agree with each other: a VM's host_ip is its newest sample's agent
             for (const auto& vm : st.current().vms())
-                if (vm->held.size() == 0 || vm->host_ip != vm->last.agent.text() ||
-                    vm->held[0].meta.ts_ms != vm->last.ts_ms || vm->description->find(vm->host_ip) == std::string::npos)
+                if (vm->held.size() == 0 || vm->text->host_ip != vm->last.agent.text() ||
+                    vm->held[0].meta.ts_ms != vm->last.ts_ms ||
+                    vm->text->description.find(vm->text->host_ip) == std::string::npos ||
+                    vm->text->head.find(vm->text->host_ip) == std::string::npos)
                     ++torn;
             for (const auto& h : st.current().hosts())
                 if (h->ip != Address::from_raw(h->name).text() || h->held[0].meta.ts_ms != h->last.ts_ms) ++torn;

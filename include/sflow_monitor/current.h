@@ -79,13 +79,22 @@ struct CurrentHost {
     bool has_descr = false;
 };
 
+// What a VM's answers show of it as text, rendered (JSON-escaped) once when its agent or uuid
+// changes, not per request: most of cluster.status's cost was escaping these strings.
+struct VmText {
+    std::string host_ip;      // text of CurrentVm::last.agent: where its newest sample came from
+    std::string uuid;         // the newest sample's host_descr uuid, as text ("" when none)
+    std::string description;  // virt.description's object: {"host_ip":…,"hostname":…}
+    std::string head;         // cluster.status's and host.vms' object, open: {"hostname":…,"uuid":…,"host_ip":…
+    std::string quoted_name;  // the name as a JSON string
+};
+
 struct CurrentVm {
     std::string name;  // the host_descr hostname, as the store keys it
-    std::string host_ip;  // text of last.meta.agent: where its newest sample came from
-    std::string uuid;     // the newest sample's host_descr uuid, as text ("" when none)
-    SampleMeta last;
+    SampleMeta last;   // the newest sample's meta (the `entities` database)
+    std::optional<Uuid> uuid;  // the newest sample's host_descr uuid
     Held<VmSample, kVmHeld> held;
-    std::shared_ptr<const std::string> description;  // virt.description's object, as JSON
+    std::shared_ptr<const VmText> text;
 };
 
 // host.description's object for one host: {"host_ip": ip, the host_descr fields}, after sep().

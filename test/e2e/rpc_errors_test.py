@@ -147,7 +147,7 @@ def cluster_status_filters_of_the_wrong_type_or_value_are_invalid_params_naming_
              ({"state": ["up", "sleepy"]}, "state", 'unknown state "sleepy"'),
              ({"include_vms": "no"}, "include_vms", "must be true or false"),
              ({"include_vms": 0}, "include_vms", "must be true or false"),
-             (["192.0.2.1"], "hosts", 'not an IP address'),  # positional: hosts, state, include_vms
+             (["web01"], "hosts", "not an IP address"),  # positional: hosts, state, include_vms
              ([None, None, None, 1], "include_vms", "too many positional parameters")]
     for params, param, reason in cases:
         resp = rpc({"jsonrpc": "2.0", "method": "cluster.status", "params": params, "id": 4})
