@@ -19,32 +19,13 @@ What is timed:
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "test", "e2e"))
-from harness import BUILD, Stack  # noqa: E402
+from stack import FilledStack  # noqa: E402
 from browser import Browser  # noqa: E402
-
-
-class FilledStack(Stack):
-    """A stack whose store bench-fill has filled (two rounds, so that rates exist)."""
-
-    def __init__(self, hosts, vms):
-        super().__init__(options={"map-size": "1024"})
-        self.hosts, self.vms = hosts, vms
-
-    def start_service(self):
-        if not os.path.exists(self.data_dir):
-            out = subprocess.run([os.path.join(BUILD, "bench-fill"), "--dir", self.data_dir,
-                                  "--hosts", str(self.hosts), "--vms", str(self.vms),
-                                  "--samples", str(2 * self.hosts * (1 + self.vms)),
-                                  "--interval-ms", "20000", "--map-size", "1024"],
-                                 check=True, capture_output=True, text=True).stdout
-            print(out.strip())
-        super().start_service()
 
 
 WATCH_LONG_TASKS = """
@@ -62,8 +43,10 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
 
-    stack = FilledStack(args.hosts, args.vms)
+    # two rounds, so that rates exist
+    stack = FilledStack(2 * args.hosts * (1 + args.vms), args.hosts, args.vms, 20000, options={"map-size": "1024"})
     stack.start()
+    print(stack.fill_line)
     try:
         calls = []
         for _ in range(args.runs):

@@ -24,30 +24,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "e2e"))
-from harness import BUILD, Stack  # noqa: E402
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class FilledStack(Stack):
-    def __init__(self, hosts, vms, samples_per_entity, **kw):
-        super().__init__(**kw)
-        self.fill = (hosts, vms, samples_per_entity)
-
-    def start_service(self):
-        hosts, vms, n = self.fill
-        t = time.monotonic()
-        out = subprocess.run([os.path.join(BUILD, "bench-fill"), "--dir", self.data_dir,
-                              "--samples", str(hosts * (vms + 1) * n), "--hosts", str(hosts),
-                              "--vms", str(vms), "--interval-ms", "30000",
-                              "--map-size", self.options["map-size"]],
-                             check=True, capture_output=True, text=True).stdout.strip()
-        print("%s (%.0f s)" % (out, time.monotonic() - t))
-        super().start_service()
+from stack import BUILD, FilledStack, cpu_seconds  # noqa: E402
 
 
 def scrape_round(stack, targets, clients):
@@ -96,9 +73,10 @@ def main():
     ap.add_argument("--ingest-rate", type=int, default=50000)
     ap.add_argument("--ingest-seconds", type=int, default=10)
     a = ap.parse_args()
-    stack = FilledStack(a.hosts, a.vms, a.samples_per_entity,
+    stack = FilledStack(a.hosts * (a.vms + 1) * a.samples_per_entity, a.hosts, a.vms, 30000,
                         options={"map-size": "4096", "workers": "4", "retention": "30d"})
     stack.start()
+    print("%s (%.0f s)" % (stack.fill_line, stack.fill_seconds))
     try:
         # bench-fill's agents are sflow-gen's: 10.0.0.1 + host index
         targets = [".".join(str((0x0A000001 + h) >> s & 255) for s in (24, 16, 8, 0)) for h in range(a.hosts)]

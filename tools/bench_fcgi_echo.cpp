@@ -62,7 +62,7 @@ struct Echo {
 
 int main(int argc, char** argv) {
     size_t bytes = 4096;
-    int workers = 4;  // bench/run.py passes BENCH_WORKERS (4) to it and to the service
+    int workers = 4;  // bench/measure.py passes BENCH_WORKERS (4) to it and to the service
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (i + 1 < argc && a == "--bytes") bytes = size_t(std::strtoul(argv[++i], nullptr, 10));

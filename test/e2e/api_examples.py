@@ -34,18 +34,18 @@ what the service answers today.
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BUILD, REPO, Stack, read_pcap, testdata, wait_until  # noqa: E402
+from harness import REPO, Stack, read_pcap, testdata, wait_until  # noqa: E402
+from stack import FilledStack  # noqa: E402
 
 API_MD = os.path.join(REPO, "docs", "api.md")
 URL = "http://localhost:8080/sflow-monitor/api"
 HISTORY_END_MS = 1796676000000
-HISTORY_FILL = ["--history", "--hosts", "1", "--vms", "4", "--interval-ms", "20000",
-                "--samples", "1000", "--end-ms", str(HISTORY_END_MS), "--map-size", "64"]
+HISTORY_FILL = {"samples": 1000, "hosts": 1, "vms": 4, "interval_ms": 20000, "end_ms": HISTORY_END_MS,
+                "fill_args": ["--history"]}  # map-size: the stack's (64)
 
 CLOCK_KEYS = {"timestamp", "from", "to", "last_seen_ms", "oldest_ms"}
 MEASURED = {("result",) + p for p in [("uptime_ms",), ("store_commits",), ("store", "used_bytes"),
@@ -126,16 +126,6 @@ def request_text(method, params):
     return json.dumps(req)
 
 
-class HistoryStack(Stack):
-    """A stack whose store is filled by bench-fill before the service first starts."""
-
-    def start_service(self):
-        if not os.path.exists(self.data_dir):
-            subprocess.run([os.path.join(BUILD, "bench-fill"), "--dir", self.data_dir] + HISTORY_FILL,
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        super().start_service()
-
-
 def stats(stack):
     return stack.result("collector.stats")
 
@@ -158,7 +148,7 @@ def send_one_by_one(stack, datagrams):
 def run():
     """{name: (request text, HTTP status, answer text)} from a fresh run."""
     # the history's samples are stored at fixed past times: a retention that keeps them
-    kvm, history = Stack(), HistoryStack(options={"retention": "36500d"})
+    kvm, history = Stack(), FilledStack(**HISTORY_FILL, options={"retention": "36500d"})
     out = {}
     try:
         kvm.start()

@@ -11,14 +11,13 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import urllib.parse
 import urllib.request
 
 from harness import BUILD, REPO, TIMEOUT, Suite, _die_with_parent, free_port, wait_until
+from stack import Prometheus, stop_process
 
 PROMETHEUS = shutil.which("prometheus")
 VICTORIA = shutil.which("victoria-metrics")  # optional: the remote_write case (docs/scaling.md)
@@ -121,17 +120,12 @@ def each_collector_receives_its_own_fleet_from_sflow_gen():
 
 @suite.test
 def prometheus_starts_with_the_example_configuration_pointed_at_both_collectors():
-    d = tempfile.mkdtemp(prefix="sfm-prom-")
-    state["dir"] = d
     with open(os.path.join(ETC, "prometheus.yml")) as f:
-        text = f.read()
-    urls = re.findall(r"url: (\S+)", text)
-    assert len(urls) == 2, urls
-    for url, f in zip(urls, FLEETS):
-        text = text.replace(url, "http://127.0.0.1:%d/prometheus/targets" % f["stack"].http_port)
-    text = re.sub(r"scrape_interval: \S+", "scrape_interval: 1s", text)
-    text = re.sub(r"evaluation_interval: \S+", "evaluation_interval: 1s", text)
-    if VICTORIA:  # the global view: remote_write into a single-node VictoriaMetrics
+        assert len(re.findall(r"url: (\S+)", f.read())) == 2, "the example names two collectors"
+
+    def global_view(text, d):  # the global view: remote_write into a single-node VictoriaMetrics
+        if not VICTORIA:
+            return text
         state["vm_port"] = free_port()
         state["vm"] = subprocess.Popen(
             [VICTORIA, "-storageDataPath=" + os.path.join(d, "vm"),
@@ -140,25 +134,13 @@ def prometheus_starts_with_the_example_configuration_pointed_at_both_collectors(
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent)
         text = text.replace("global:\n", "global:\n  external_labels: {site: test}\n", 1)
-        text += "\nremote_write:\n  - url: http://127.0.0.1:%d/api/v1/write\n" % state["vm_port"]
-    shutil.copy(os.path.join(ETC, "sflow-monitor.rules.yml"), d)
-    conf = os.path.join(d, "prometheus.yml")
-    with open(conf, "w") as f:
-        f.write(text)
-    rc, out = promtool("check", "config", conf)
+        return text + "\nremote_write:\n  - url: http://127.0.0.1:%d/api/v1/write\n" % state["vm_port"]
+    prom = state["prometheus"] = Prometheus([f["stack"].http_port for f in FLEETS], interval="1s",
+                                            edit=global_view)
+    rc, out = promtool("check", "config", prom.config)
     assert rc == 0, out
-    state["port"] = free_port()
-    state["log"] = open(os.path.join(d, "prometheus.log"), "wb")
-    state["prometheus"] = subprocess.Popen(
-        [PROMETHEUS, "--config.file=" + conf, "--storage.tsdb.path=" + os.path.join(d, "data"),
-         "--web.listen-address=127.0.0.1:%d" % state["port"], "--log.level=warn"],
-        stdin=subprocess.DEVNULL, stdout=state["log"], stderr=state["log"], preexec_fn=_die_with_parent)
-
-    def ready():
-        assert state["prometheus"].poll() is None, "prometheus exited"
-        with urllib.request.urlopen("http://127.0.0.1:%d/-/ready" % state["port"], timeout=TIMEOUT) as r:
-            return r.status == 200
-    wait_until(ready, "prometheus to be ready", timeout=WAIT, interval=0.2)
+    prom.start(timeout=WAIT)
+    state["port"] = prom.port
 
 
 @suite.test
@@ -346,20 +328,10 @@ def prometheus_and_the_senders_stop():
 
 def stop_everything():
     for p in state.get("senders", []):
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-            p.wait(timeout=TIMEOUT)
-    p = state.get("prometheus")
-    if p and p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        p.wait(timeout=WAIT)
-        state["log"].close()
-    v = state.get("vm")
-    if v and v.poll() is None:
-        v.send_signal(signal.SIGTERM)
-        v.wait(timeout=WAIT)
-    if "dir" in state:
-        shutil.rmtree(state["dir"], ignore_errors=True)
+        stop_process(p)
+    stop_process(state.get("vm"))  # first: its data is in Prometheus's directory
+    if state.get("prometheus"):
+        state["prometheus"].stop()
 
 
 try:

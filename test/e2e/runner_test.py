@@ -4,17 +4,15 @@ is the rule in run-tests' header: a part that exits non-zero, prints no summary 
 test is a failure, whatever its summary says; so is a missing or empty test/e2e."""
 
 import os
-import shutil
 import stat
 import subprocess
-import tempfile
 
 import harness
 from harness import Suite
 
 suite = Suite()
 RUN_TESTS = os.path.join(harness.REPO, "test", "run-tests")
-tmp = tempfile.mkdtemp(prefix="sfm-runner-")
+tmp = suite.temp_dir("sfm-runner-")
 
 DOCTEST_OK = "[doctest] test cases: 3 | 3 passed | 0 failed | 0 skipped"
 
@@ -126,7 +124,4 @@ def failures_a_part_reports_are_counted_as_reported():
 
 
 if __name__ == "__main__":
-    try:
-        suite.run()
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    suite.run()
