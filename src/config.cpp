@@ -91,6 +91,12 @@ std::vector<ConfigOption> make_table() {
              c.retention_ms = in_range<int64_t>(parse_duration_ms(v), 1000, INT64_MAX / 4, v,
                                                 "a duration of at least 1s");
          }},
+        {"rollup-retention", "400d",
+         "how long the 5-minute and 1-hour roll-ups are kept (at least retention)", false,
+         [](C& c, S v) {
+             c.rollup_retention_ms = in_range<int64_t>(parse_duration_ms(v), 1000, INT64_MAX / 4, v,
+                                                       "a duration of at least 1s");
+         }},
         {"udp-listen", "0.0.0.0", "address for sFlow datagrams (:: for IPv6 and IPv4)", false,
          [](C& c, S v) {
              if (!Address::parse(v)) bad(v, "an IPv4 or IPv6 address");
@@ -292,6 +298,10 @@ ParsedArgs parse_config(int argc, const char* const argv[]) {
     }
     out.config = default_config();
     apply_values(vm, out.config);
+    if (out.config.rollup_retention_ms < out.config.retention_ms)  // a stepped query reads roll-ups
+        throw ConfigError("option 'rollup-retention': shorter than retention (" +
+                          std::to_string(out.config.rollup_retention_ms) + " ms < " +
+                          std::to_string(out.config.retention_ms) + " ms)");
     return out;
 }
 
@@ -300,6 +310,7 @@ StoreOptions store_options(const Config& c) {
     o.dir = c.data_dir;
     o.map_size = c.map_size_mib << 20;
     o.retention_ms = c.retention_ms;
+    o.rollup_retention_ms = c.rollup_retention_ms;
     return o;
 }
 

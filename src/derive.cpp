@@ -194,6 +194,19 @@ void DerivedRange::put(std::string_view key, double v, size_t& hint) {
     hint = i + 1;
 }
 
+void DerivedRange::put_extremes(std::string_view key, double min, double max) {
+    size_t hint = keys_.size();
+    put(key, min, hint);
+    hint = 0;
+    put(key, max, hint);
+}
+
+void DerivedRange::merge(const DerivedRange& o) {
+    for (const auto& e : o.keys_) put_extremes(e.key, e.min, e.max);
+    reset_ = reset_ || o.reset_;
+    gap_ = gap_ || o.gap_;
+}
+
 template <class T>
 void DerivedRange::add(const T& prev, const SampleMeta& pm, const T& cur, const SampleMeta& cm) {
     Interval iv = interval_between(pm, cm);

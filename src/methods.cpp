@@ -7,6 +7,7 @@
 #include "sflow_monitor/derive.h"
 #include "sflow_monitor/openrpc.h"
 #include "sflow_monitor/sflow.h"
+#include "sflow_monitor/stepped.h"
 
 namespace sfm {
 
@@ -78,8 +79,6 @@ constexpr int64_t kMaxSteps = 2000;
 
 int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
 int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
-// Steps are aligned on the epoch: step k covers (k·step, (k+1)·step].
-int64_t step_of(int64_t ts, int64_t step) { return floor_div(ts - 1, step); }
 
 Window window(const Call& c) {
     auto ts = c.args.num("timestamp");
@@ -113,43 +112,6 @@ std::string host_key(const Call& c) {
     auto addr = Address::parse(*c.args.str("ip"));
     return addr ? std::string(addr->raw()) : std::string();  // unparseable: unknown, []
 }
-
-// A stepped query reads its range this many samples at a time (one read transaction each), so
-// what it holds stays bounded however long the range.
-constexpr size_t kScanChunk = 4096;
-
-// Calls fn(meta, records) for each sample of one entity in (after, upto], oldest first, until
-// fn returns false. Samples sharing the millisecond a chunk ends in are read again by the next
-// chunk and skipped there.
-template <class F>
-void scan_streamed(const Store& store, Entity kind, const std::string& name, int64_t after, int64_t upto, F&& fn) {
-    int64_t lo = after;
-    size_t skip = 0;  // the next chunk's first samples (at lo + 1), given already
-    for (;;) {
-        size_t limit = kScanChunk + skip, n = 0, at_last = 0;
-        int64_t last = lo;
-        bool stop = false;
-        store.scan(kind, name, lo, upto,
-                   [&](const SampleMeta& m, std::string_view raw) {
-                       if (m.ts_ms == last) {
-                           ++at_last;
-                       } else {
-                           last = m.ts_ms;
-                           at_last = 1;
-                       }
-                       if (n++ < skip || stop) return;
-                       stop = !fn(m, raw);
-                   },
-                   limit);
-        if (stop || n < limit) return;
-        lo = last - 1;
-        skip = at_last;
-    }
-}
-
-// How many samples before a stepped query's range are searched for the one its first step
-// derives from (newest first, the first that holds the record asked for).
-constexpr size_t kBaseLookback = 16;
 
 // One series method: the records of type T of one host (Entity::host) or VM in the window,
 // oldest first; with "derive", each record after the first also gets its rates. With "step",
@@ -214,60 +176,7 @@ void series(const Call& c, JsonWriter& w) {
                      },
                      win.limit);
     } else {
-        // Per step: its last sample, how many it had, and (derive) the extremes of the values
-        // derived between consecutive samples; the step's own rates run from the sample before
-        // the step (`base`: the previous step's last, or the last before the range) to its last.
-        struct Held {
-            T rec;
-            SampleMeta meta;
-        };
-        std::optional<Held> base, first, last;  // first: the step's first, when there is no base
-        int64_t step_k = 0;
-        uint64_t count = 0;
-        size_t written = 0;
-        DerivedRange range;
-        if (derive)
-            c.store.scan(kind, name, -1, win.after,
-                         [&](const SampleMeta& m, std::string_view raw) {
-                             if (base) return;
-                             if (auto rec = find_record<T>(raw)) base = Held{std::move(*rec), m};
-                         },
-                         kBaseLookback, true);
-        auto flush = [&] {
-            begin_record(last->meta, last->rec);
-            w.member("samples", count);
-            const Held* from = base ? &*base : first ? &*first : nullptr;
-            if (derive && from && count > (base ? 0u : 1u))
-                write_derived_over(w, from->rec, last->rec,
-                                   interval_across(from->meta, last->meta, range.reset(), range.gap()), range);
-            w.end_object();
-            base = std::move(last);
-            first.reset();
-            last.reset();
-            count = 0;
-            range.clear();
-            ++written;
-        };
-        scan_streamed(c.store, kind, name, win.after, win.upto, [&](const SampleMeta& m, std::string_view raw) {
-            c.budget.check();
-            auto rec = find_record<T>(raw);
-            if (!rec) return true;
-            int64_t k = step_of(m.ts_ms, win.step);
-            if (count && k != step_k) {
-                flush();
-                if (written == win.limit) return false;
-            }
-            step_k = k;
-            if (derive) {
-                const Held* prev = last ? &*last : base ? &*base : nullptr;
-                if (prev) range.add(prev->rec, prev->meta, *rec, m);
-                else first = Held{*rec, m};
-            }
-            last = Held{std::move(*rec), m};
-            ++count;
-            return true;
-        });
-        if (count && written < win.limit) flush();
+        stepped_series<T>(c, {kind, name, win.after, win.upto, win.step, win.limit, derive}, w, begin_record);
     }
     w.end_array();
 }

@@ -1,14 +1,12 @@
-// store.cpp — the LMDB side of the store: the environment, transactions and cursors, and
-// what write, purge, scan and entities do with them. The only file that includes lmdb.h.
+// store.cpp — the LMDB side of the store: the environment, and what write, purge, scan and
+// entities do with it (the wrappers: lmdb_env.h; the roll-ups' databases: store_rollups.cpp).
 // The bytes it puts and reads are store_format.h's; the layout, section for section:
 // docs/storage.md.
 //
 // Over 500 lines on purpose: this is the whole LMDB side (opening, writing, purging, reading),
-// kept in one file so that one file includes lmdb.h; everything that needs no LMDB is in
-// store_format.cpp.
+// kept in one file (the roll-ups apart); everything that needs no LMDB is in store_format.cpp.
 #include "sflow_monitor/store.h"
 
-#include <lmdb.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -20,64 +18,20 @@
 #include "sflow_monitor/current.h"
 #include "sflow_monitor/log.h"
 #include "sflow_monitor/store_format.h"
+#include "lmdb_env.h"
+#include "store_rollups.h"
 
 namespace sfm {
 
 namespace {
 
 using namespace store_format;
+using namespace lmdb;
 
 constexpr double kHighWater = 0.80, kLowWater = 0.65;  // of the map, for the size purge
 constexpr size_t kSpacePurgePerTxn = 10000;
-
-MDB_val mval(std::string_view s) { return {s.size(), const_cast<char*>(s.data())}; }
-std::string_view sview(const MDB_val& v) { return {static_cast<const char*>(v.mv_data), v.mv_size}; }
-
-[[noreturn]] void fail(const std::string& dir, const char* what, int rc) {
-    std::string hint;
-    if (rc == MDB_MAP_FULL) hint = " (raise map-size or lower retention)";
-    else if (rc == ENOSPC) hint = " (the disk is full)";
-    else if (rc == EACCES) hint = " (check the data directory's permissions)";
-    else if (rc == MDB_READERS_FULL) hint = " (too many concurrent readers)";
-    throw StoreError(std::string("store ") + dir + ": " + what + ": " + mdb_strerror(rc) + hint);
-}
-
-void check(const std::string& dir, int rc, const char* what) {
-    if (rc != 0) fail(dir, what, rc);
-}
-
-// ---- small RAII wrappers ---------------------------------------------------------------------
-
-// The environment: created, sized and opened, or StoreError; closed by the destructor.
-class Env {
-public:
-    // map_size 0: the size the store's file records (LMDB reads it when none is set).
-    Env(const std::string& dir, uint64_t map_size) {
-        check(dir, mdb_env_create(&env_), "create environment");
-        int rc = map_size ? mdb_env_set_mapsize(env_, map_size) : 0;
-        if (rc == 0) rc = mdb_env_set_maxdbs(env_, 4);
-        if (rc == 0) rc = mdb_env_set_maxreaders(env_, 256);
-        if (rc == 0) rc = mdb_env_open(env_, dir.c_str(), MDB_NOTLS, 0640);
-        if (rc != 0) {
-            mdb_env_close(env_);
-            fail(dir, "open", rc);
-        }
-        int dead = 0;
-        mdb_reader_check(env_, &dead);  // slots left by a killed process
-    }
-    ~Env() { mdb_env_close(env_); }
-    Env(const Env&) = delete;
-    Env& operator=(const Env&) = delete;
-    MDB_env* get() const { return env_; }
-    uint64_t map_size() const {
-        MDB_envinfo info;
-        mdb_env_info(env_, &info);
-        return info.me_mapsize;  // LMDB raises a size below what the store already uses
-    }
-
-private:
-    MDB_env* env_ = nullptr;
-};
+// The size purge drops raw samples first, down to this span (the roll-up pass reads them).
+constexpr int64_t kKeepRawMs = 2 * 3600000LL;
 
 // The map size to open with (0: the existing store's own), and why, for the log.
 uint64_t choose_map_size(const StoreOptions& opts, const char** how) {
@@ -99,53 +53,6 @@ uint64_t choose_map_size(const StoreOptions& opts, const char** how) {
     return size;
 }
 
-// A transaction, aborted by the destructor unless committed.
-class Txn {
-public:
-    Txn(const Env& env, bool write, const std::string& dir) : dir_(dir) {
-        check(dir_, mdb_txn_begin(env.get(), nullptr, write ? 0 : MDB_RDONLY, &t_), "begin transaction");
-    }
-    ~Txn() {
-        if (t_) mdb_txn_abort(t_);
-    }
-    Txn(const Txn&) = delete;
-    Txn& operator=(const Txn&) = delete;
-    MDB_txn* get() const { return t_; }
-    // Returns MDB_MAP_FULL instead of throwing it (the writer purges and retries).
-    int commit_or_full() {
-        int rc = mdb_txn_commit(t_);
-        t_ = nullptr;
-        if (rc != MDB_MAP_FULL) check(dir_, rc, "commit");
-        return rc;
-    }
-    void commit() { check(dir_, commit_or_full(), "commit"); }
-
-private:
-    const std::string& dir_;
-    MDB_txn* t_ = nullptr;
-};
-
-// A cursor. A write transaction's commit frees its cursors: close() them before committing.
-class Cursor {
-public:
-    Cursor(const Txn& t, MDB_dbi d, const std::string& dir) : dir_(dir) {
-        check(dir_, mdb_cursor_open(t.get(), d, &c_), "open cursor");
-    }
-    ~Cursor() { close(); }
-    Cursor(const Cursor&) = delete;
-    Cursor& operator=(const Cursor&) = delete;
-    void close() {
-        if (c_) mdb_cursor_close(c_);
-        c_ = nullptr;
-    }
-    int get(MDB_val& k, MDB_val& v, MDB_cursor_op op) { return mdb_cursor_get(c_, &k, &v, op); }
-    void del(const char* what) { check(dir_, mdb_cursor_del(c_, 0), what); }
-    MDB_cursor* get() const { return c_; }
-
-private:
-    const std::string& dir_;
-    MDB_cursor* c_ = nullptr;
-};
 
 // The sample key a cursor is on, if it is one of this entity's.
 std::optional<SampleKey> entity_sample(const MDB_val& k, std::string_view entity) {
@@ -165,11 +72,13 @@ struct Store::Impl {
     uint32_t arrival = 0;  // writer only
     Current current;       // written by the writer after each commit and purge
 
+    RollupDb rollups{env, opts.dir};  // store_rollups.cpp
+
     Impl(const StoreOptions& o, uint64_t map_size) : opts(o), env(o.dir, map_size) {
         opts.map_size = env.map_size();
     }
 
-    void check(int rc, const char* what) const { sfm::check(opts.dir, rc, what); }
+    void check(int rc, const char* what) const { lmdb::check(opts.dir, rc, what); }
 
     // ---- opening ----------------------------------------------------------------------------
 
@@ -178,6 +87,7 @@ struct Store::Impl {
         check(mdb_dbi_open(t.get(), "samples", MDB_CREATE, &samples), "open samples");
         check(mdb_dbi_open(t.get(), "entities", MDB_CREATE, &entities), "open entities");
         check(mdb_dbi_open(t.get(), "info", MDB_CREATE, &info), "open info");
+        rollups.open(t);
         MDB_val k = mval(kSchemaKey), v;
         int rc = mdb_get(t.get(), info, &k, &v);
         if (rc != MDB_NOTFOUND) check(rc, "read schema");
@@ -219,7 +129,7 @@ struct Store::Impl {
     uint64_t used_bytes(const Txn& t) const {
         uint64_t pages = 0;
         unsigned psize = 4096;
-        for (MDB_dbi d : {MDB_dbi(0), MDB_dbi(1), samples, entities, info}) {
+        for (MDB_dbi d : {MDB_dbi(0), MDB_dbi(1), samples, entities, info, rollups.db[0], rollups.db[1], rollups.marks}) {
             MDB_stat st;
             if (mdb_stat(t.get(), d, &st) == 0) {
                 pages += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
@@ -421,9 +331,15 @@ struct Store::Impl {
         return {oldest, newest};
     }
 
-    // Frees space by dropping the oldest tenth of the stored time span.
+    // Frees space by dropping the oldest tenth of the stored time span: of the raw samples
+    // while they span more than kKeepRawMs, else of the roll-ups (docs/storage.md, Bounding).
     uint64_t purge_oldest(const char* why) {
         auto [oldest, newest] = time_span();
+        if (!oldest || newest - oldest <= kKeepRawMs) {
+            auto [r_oldest, r_newest] = rollups.span();
+            if (r_oldest && rollups.purge(r_oldest + std::max<int64_t>((r_newest - r_oldest) / 10, 1), kSpacePurgePerTxn))
+                return 1;
+        }
         if (!oldest) return 0;
         int64_t cutoff = oldest + std::max<int64_t>((newest - oldest) / 10, 1);
         uint64_t n = purge_before(cutoff, kSpacePurgePerTxn);
@@ -492,7 +408,23 @@ void Store::write(const SampleBatch& batch) {
 }
 
 uint64_t Store::purge(int64_t now_ms, size_t max_per_txn) {
+    impl_->rollups.purge(now_ms - impl_->opts.rollup_retention_ms, max_per_txn);
     return impl_->purge_before(now_ms - impl_->opts.retention_ms, max_per_txn);
+}
+
+void Store::write_rollups(const RollupWrite& w) {
+    auto& s = *impl_;
+    if (w.empty()) return;
+    for (int attempt = 0;; ++attempt) {
+        if (s.rollups.try_write(w) == 0) break;
+        if (attempt >= 8 || s.purge_oldest("map full") == 0) fail(s.opts.dir, "write roll-ups", MDB_MAP_FULL);
+    }
+    s.keep_headroom();
+}
+
+std::optional<int64_t> Store::scan_rollups(size_t res, std::string_view entity_key, int64_t after_ms,
+                                           int64_t upto_ms, const RollupFn& fn, bool newest_first) const {
+    return impl_->rollups.scan(res, entity_key, after_ms, upto_ms, fn, newest_first);
 }
 
 void Store::scan(Entity kind, std::string_view name, int64_t after_ms, int64_t upto_ms,
@@ -537,6 +469,17 @@ std::vector<EntityInfo> Store::entities(Entity kind) const {
 
 const Current& Store::current() const { return impl_->current; }
 
+std::vector<std::string> Store::entity_keys(std::string_view from, size_t limit) const {
+    auto& s = *impl_;
+    std::vector<std::string> out;
+    Txn t(s.env, false, s.opts.dir);
+    Cursor c(t, s.entities, s.opts.dir);
+    MDB_val k = mval(from), v;
+    int rc = c.get(k, v, from.empty() ? MDB_FIRST : MDB_SET_RANGE);
+    for (; rc == 0 && out.size() < limit; rc = c.get(k, v, MDB_NEXT)) out.emplace_back(sview(k));
+    return out;
+}
+
 StoreStats Store::stats() const {
     auto& s = *impl_;
     StoreStats st;
@@ -550,6 +493,8 @@ StoreStats Store::stats() const {
     if (mdb_stat(t.get(), s.entities, &ms) == 0) st.entities = ms.ms_entries;
     st.oldest_ms = s.time_span().first;
     st.purged_for_space = s.purged_for_space;
+    s.rollups.stats(t, st);
+    st.rollup_retention_ms = s.opts.rollup_retention_ms;
     return st;
 }
 

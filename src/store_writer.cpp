@@ -96,6 +96,7 @@ void StoreWriter::finish(SampleBatch& rest) {
 void StoreWriter::write(SampleBatch& batch) {
     try {
         store_.write(batch);
+        rollup_.note_written(batch);
         stats_.samples_stored += batch.size();
         ++stats_.store_commits;
     } catch (const std::exception& e) {
@@ -113,14 +114,26 @@ void StoreWriter::loop() {
             std::unique_lock<std::mutex> lock(mu_);
             busy_ = false;
             cv_.notify_all();  // the receiver may be waiting for an idle writer (stop)
-            cv_.wait_for(lock, std::chrono::milliseconds(500), [&] { return !handoff_.empty() || stopping_; });
+            // roll-ups left behind: go on with them as soon as no batch waits
+            cv_.wait_for(lock, std::chrono::milliseconds(rollup_.behind() ? 0 : 500), [&] { return !handoff_.empty() || stopping_; });
             if (handoff_.empty() && stopping_) return;
             batch.swap(handoff_);
             busy_ = !batch.empty();
         }
         if (opts_.test_fault && !batch.empty()) throw std::runtime_error("test fault injected in the writer");
         if (!batch.empty()) write(batch);
-        maybe_purge(now_ms());
+        int64_t now = now_ms();
+        maybe_purge(now);
+        roll_up(now);
+    }
+}
+
+void StoreWriter::roll_up(int64_t now) {
+    try {
+        stats_.rollups_written += rollup_.run(now);
+    } catch (const std::exception& e) {
+        ++stats_.store_errors;
+        log_error("roll-ups: %s", e.what());
     }
 }
 

@@ -37,6 +37,7 @@ struct ApiOptions {
     int64_t request_timeout_ms = 10000;   // from the body's arrival to the last call's end
     int heavy_calls = 1;                  // heavy calls running at once
     int workers = 8;                      // the server's: at most workers - 1 hold heavy calls
+    bool rollups = true;                  // stepped queries read roll-ups (tests compare without)
 };
 
 class RequestStats;  // metrics.h

@@ -69,6 +69,16 @@ public:
     bool gap() const { return gap_; }
     void clear();
     void put(std::string_view key, double v, size_t& hint);  // one value (derive.cpp's rates)
+    // As if the intervals `o` was built from were add()ed after these (roll-ups, rollup.h).
+    void merge(const DerivedRange& o);
+    // A key's extremes and the flags, as a roll-up stores them (rollup.cpp).
+    void put_extremes(std::string_view key, double min, double max);
+    void set_flags(bool reset, bool gap) { reset_ = reset; gap_ = gap; }
+    template <class F>
+    void each(F&& f) const {  // f(key, min, max), in the order the keys came
+        for (const auto& e : keys_) f(std::string_view(e.key), e.min, e.max);
+    }
+    size_t size() const { return keys_.size(); }
 
 private:
     struct Extremes {

@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -37,6 +38,7 @@ struct StoreOptions {
     // existing one keeps the size it has. Given, it becomes the store's size (kept after).
     uint64_t map_size = 1ull << 30;
     int64_t retention_ms = 7 * 86400000LL;  // purge() drops samples older than this
+    int64_t rollup_retention_ms = 400 * 86400000LL;  // purge() drops roll-ups older than this
 };
 
 // The map size of a new store when none is given: half of free_bytes (LMDB's map is address
@@ -124,6 +126,21 @@ struct StoreStats {
     int64_t retention_ms = 0;
     int64_t oldest_ms = 0;  // 0 when empty
     uint64_t purged_for_space = 0;  // samples dropped early because the map was filling up
+    uint64_t rollups[2] = {0, 0};   // buckets held per resolution (rollup::kResolutions)
+    int64_t rollup_oldest_ms = 0;   // the oldest bucket's start, as the last purge found it; 0: none
+    int64_t rollup_retention_ms = 0;
+};
+
+// A roll-up pass's writes, committed in one transaction (rollup_pass.h): buckets, each in the
+// database of its resolution (replacing what the key held), and the entities' new marks.
+struct RollupWrite {
+    struct Bucket {
+        size_t res;  // index into rollup::kResolutions
+        std::string key, value;
+    };
+    std::vector<Bucket> buckets;
+    std::vector<std::pair<std::string, int64_t>> marks;  // mark key, built up to (ms)
+    bool empty() const { return buckets.empty() && marks.empty(); }
 };
 
 class Store {
@@ -150,15 +167,60 @@ public:
     void scan(Entity kind, std::string_view name, int64_t after_ms, int64_t upto_ms,
               const ScanFn& fn, size_t limit = SIZE_MAX, bool newest_first = false) const;
     std::vector<EntityInfo> entities(Entity kind) const;  // sorted by name bytes
+    // At most `limit` entity keys (store_format.h) at or after `from`, in key order.
+    std::vector<std::string> entity_keys(std::string_view from, size_t limit) const;
     StoreStats stats() const;
     // Each host's and VM's newest samples, in memory (current.h): what write() committed is
     // in it when write() returns; a purge's removals when purge() (or a write's purge for
     // space) returns. Rebuilt from the store when it opens.
     const Current& current() const;
 
+    // ---- roll-ups (rollup.h; docs/storage.md, "Roll-ups") ----
+    // Writer thread only: one transaction; on a full map, purges the oldest data and retries.
+    void write_rollups(const RollupWrite& w);
+    // The mark of an entity at resolution `res` (every bucket ending at or before it is built),
+    // and then its buckets with end_ms in (after_ms, upto_ms], oldest or newest first, in one
+    // read transaction. fn(end_ms, value) gets views valid during the call; false stops.
+    using RollupFn = std::function<bool(int64_t end_ms, std::string_view value)>;
+    std::optional<int64_t> scan_rollups(size_t res, std::string_view entity_key, int64_t after_ms, int64_t upto_ms,
+                                        const RollupFn& fn, bool newest_first = false) const;
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// scan_streamed reads this many samples at a time (one read transaction each), so what a long
+// walk holds stays bounded however long the range (stepped queries, the roll-up pass).
+constexpr size_t kScanChunk = 4096;
+
+// Calls fn(meta, records) for each sample of one entity in (after, upto], oldest first, until
+// fn returns false. Samples sharing the millisecond a chunk ends in are read again by the next
+// chunk and skipped there.
+template <class F>
+inline void scan_streamed(const Store& store, Entity kind, const std::string& name, int64_t after, int64_t upto, F&& fn) {
+    int64_t lo = after;
+    size_t skip = 0;  // the next chunk's first samples (at lo + 1), given already
+    for (;;) {
+        size_t limit = kScanChunk + skip, n = 0, at_last = 0;
+        int64_t last = lo;
+        bool stop = false;
+        store.scan(kind, name, lo, upto,
+                   [&](const SampleMeta& m, std::string_view raw) {
+                       if (m.ts_ms == last) {
+                           ++at_last;
+                       } else {
+                           last = m.ts_ms;
+                           at_last = 1;
+                       }
+                       if (n++ < skip || stop) return;
+                       stop = !fn(m, raw);
+                   },
+                   limit);
+        if (stop || n < limit) return;
+        lo = last - 1;
+        skip = at_last;
+    }
+}
 
 }  // namespace sfm

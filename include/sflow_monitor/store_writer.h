@@ -1,6 +1,7 @@
 // store_writer.h — the store's one writer thread: it takes what the receiver hands over
 // whenever it is free (so batches grow with the load while a commit runs), writes it with
-// Store::write(), and purges old samples every purge_every_ms.
+// Store::write(), purges old samples every purge_every_ms, and builds the roll-ups of closed
+// buckets (rollup_pass.h) between batches, a bounded amount at a time.
 //
 // Caveats:
 //  - offer() and finish() are for the receiver thread only.
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <thread>
 
+#include "sflow_monitor/rollup_pass.h"
 #include "sflow_monitor/stats.h"
 #include "sflow_monitor/store.h"
 
@@ -45,6 +47,7 @@ private:
     void loop();
     void write(SampleBatch& batch);
     void maybe_purge(int64_t now);
+    void roll_up(int64_t now);
 
     StoreWriterOptions opts_;
     Store& store_;
@@ -52,6 +55,7 @@ private:
     std::function<void()> on_failure_;
     std::thread thread_;
     int64_t last_purge_ms_ = 0;  // writer only
+    RollupPass rollup_{store_};  // writer only
     std::mutex mu_;
     std::condition_variable cv_;
     SampleBatch handoff_;

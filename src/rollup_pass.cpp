@@ -1,0 +1,123 @@
+// rollup_pass.cpp — building the roll-ups of closed buckets (see rollup_pass.h).
+#include "sflow_monitor/rollup_pass.h"
+
+#include <algorithm>
+
+#include "sflow_monitor/rollup.h"
+#include "sflow_monitor/store_format.h"
+
+namespace sfm {
+
+namespace {
+constexpr size_t kKeysPerRead = 256;
+constexpr size_t kMaxLate = 100000;  // entities noted late at once; more wait for a rebuild by hand
+}  // namespace
+
+size_t RollupPass::build(const std::string& ekey, size_t res, int64_t from, int64_t closed, size_t budget,
+                         RollupWrite& w, bool* done) {
+    const rollup::Resolution& r = rollup::kResolutions[res];
+    Entity kind = Entity(ekey[0]);
+    std::string name = ekey.substr(store_format::kEntityKeyHead);
+    rollup::BucketBuilder builder(r.ms);
+    size_t n = 0;
+    int64_t mark = from;
+    auto put = [&](const rollup::Bucket& b) {
+        w.buckets.push_back({res, rollup::bucket_key(ekey, b.end_ms), rollup::encode_bucket(b)});
+        mark = b.end_ms;
+    };
+    *done = true;
+    scan_streamed(store_, kind, name, from, closed, [&](const SampleMeta& m, std::string_view raw) {
+        ++n;
+        auto b = builder.add(m, raw);
+        if (!b) return true;
+        put(*b);
+        if (n <= budget) return true;
+        *done = false;  // the sample just read opened the next bucket: built by the next run
+        return false;
+    });
+    if (*done) {
+        if (auto b = builder.finish()) put(*b);
+        mark = closed;
+    }
+    if (mark > from) w.marks.emplace_back(rollup::mark_key(ekey, r.tag), mark);
+    return n;
+}
+
+uint64_t RollupPass::run(int64_t now_ms) {
+    int64_t step = rollup::kResolutions[0].ms;
+    int64_t closed = rollup::floor_div(now_ms - opts_.grace_ms, step) * step;
+    if (closed > closed_) {  // a bucket closed: walk every entity (again, if a walk is under way)
+        closed_ = closed;
+        resume_.assign(1, '\0');  // the first entity key is at or after it
+    }
+    if (resume_.empty() && late_.empty()) return 0;
+    RollupWrite w;
+    uint64_t written = 0;
+    size_t read = 0;
+    auto commit = [&] {
+        written += w.buckets.size();
+        store_.write_rollups(w);
+        w = RollupWrite{};
+    };
+    // One entity: every resolution from its mark (or `lowered`, a late sample's bucket start).
+    auto entity = [&](const std::string& ekey, const int64_t* late) {
+        bool done = true;
+        for (size_t res = 0; res < rollup::kResolutionCount && done; ++res) {
+            int64_t len = rollup::kResolutions[res].ms;
+            int64_t upto = rollup::floor_div(closed_, len) * len;
+            auto mark = store_.scan_rollups(res, ekey, 0, 0, [](int64_t, std::string_view) { return false; });
+            int64_t from = mark ? *mark : -1;
+            if (late && mark && *late <= *mark) from = rollup::bucket_end(*late, len) - len;
+            if (from >= upto) continue;
+            read += build(ekey, res, from, upto, opts_.samples_per_run - std::min(read, opts_.samples_per_run), w,
+                          &done);
+        }
+        if (w.buckets.size() >= opts_.buckets_per_txn) commit();
+        return done;
+    };
+    while (!late_.empty() && read < opts_.samples_per_run) {
+        auto it = late_.begin();
+        std::string ekey = it->first;
+        int64_t ts = it->second;
+        late_.erase(it);
+        if (!entity(ekey, &ts)) late_[ekey] = ts;  // stopped at the budget: again next run
+    }
+    if (late_.empty() && !resume_.empty()) {
+        for (bool walked = false; !walked && read < opts_.samples_per_run;) {
+            auto keys = store_.entity_keys(resume_, kKeysPerRead);
+            walked = keys.size() < kKeysPerRead;
+            for (const std::string& ekey : keys) {
+                if (read >= opts_.samples_per_run) {
+                    resume_ = ekey;
+                    walked = false;
+                    break;
+                }
+                bool done = ekey.size() <= store_format::kEntityKeyHead ||
+                            (Entity(ekey[0]) != Entity::host && Entity(ekey[0]) != Entity::vm) ||
+                            entity(ekey, nullptr);
+                resume_ = done ? ekey + '\0' : ekey;
+                if (!done) {
+                    walked = false;
+                    break;
+                }
+            }
+            if (walked) resume_.clear();
+        }
+    }
+    if (!w.empty()) commit();
+    return written;
+}
+
+void RollupPass::note_written(const SampleBatch& batch) {
+    if (closed_ == 0) return;
+    for (size_t i = 0; i < batch.size(); ++i) {
+        SampleView s = batch[i];
+        if (s.meta.ts_ms > closed_ || (s.kind != Entity::host && s.kind != Entity::vm)) continue;
+        std::string ekey = store_format::entity_key(s.kind, s.name);
+        auto it = late_.find(ekey);
+        if (it != late_.end()) it->second = std::min(it->second, s.meta.ts_ms);
+        else if (late_.size() < kMaxLate) late_.emplace(std::move(ekey), s.meta.ts_ms);
+    }
+}
+
+}  // namespace sfm

@@ -1,0 +1,46 @@
+// store_rollups.h — the roll-ups' LMDB databases (private to src/): rollup_5m and rollup_1h
+// (entity key | bucket end → a bucket, rollup.h) and rollup_marks (entity key | tag → u64:
+// built up to). Part of Store::Impl (store.cpp); the layout: docs/storage.md, "Roll-ups".
+//
+// Caveats:
+//  - try_write() and purge() are for the writer thread only.
+//  - try_write() returns MDB_MAP_FULL instead of throwing it (Store purges and retries).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "lmdb_env.h"
+#include "sflow_monitor/rollup.h"
+#include "sflow_monitor/store.h"
+
+namespace sfm {
+
+class RollupDb {
+public:
+    RollupDb(const lmdb::Env& env, const std::string& dir) : env_(env), dir_(dir) {}
+    void open(const lmdb::Txn& t);  // creates the databases if missing
+    int try_write(const RollupWrite& w);
+    std::optional<int64_t> scan(size_t res, std::string_view entity_key, int64_t after_ms, int64_t upto_ms,
+                                const Store::RollupFn& fn, bool newest_first) const;
+    // Oldest bucket start and newest bucket end over both resolutions (0, 0 when none).
+    std::pair<int64_t, int64_t> span() const;
+    // Drops the buckets that start before cutoff, at most max_per_txn per transaction; notes
+    // the oldest bucket left. Returns the number dropped.
+    uint64_t purge(int64_t cutoff, size_t max_per_txn);
+    void stats(const lmdb::Txn& t, StoreStats& st) const;
+
+    MDB_dbi db[rollup::kResolutionCount] = {}, marks = 0;
+
+private:
+    template <class F>
+    void each_group(lmdb::Cursor& c, F&& f) const;
+    const lmdb::Env& env_;
+    const std::string& dir_;
+    std::atomic<int64_t> oldest_{0};
+};
+
+}  // namespace sfm
