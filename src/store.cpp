@@ -30,8 +30,6 @@ using namespace lmdb;
 
 constexpr double kHighWater = 0.80, kLowWater = 0.65;  // of the map, for the size purge
 constexpr size_t kSpacePurgePerTxn = 10000;
-// The size purge drops raw samples first, down to this span (the roll-up pass reads them).
-constexpr int64_t kKeepRawMs = 2 * 3600000LL;
 
 // The map size to open with (0: the existing store's own), and why, for the log.
 uint64_t choose_map_size(const StoreOptions& opts, const char** how) {
@@ -331,26 +329,26 @@ struct Store::Impl {
         return {oldest, newest};
     }
 
-    // Frees space by dropping the oldest tenth of the stored time span: of the raw samples
-    // while they span more than kKeepRawMs, else of the roll-ups (docs/storage.md, Bounding).
+    // Frees space by dropping the oldest tenth of the time span of everything stored, oldest
+    // first whatever it is: roll-ups reach further back, so they go first, and raw samples
+    // once the cut reaches them (docs/storage.md, Bounding). Returns what went (samples and
+    // buckets).
     uint64_t purge_oldest(const char* why) {
         auto [oldest, newest] = time_span();
-        if (!oldest || newest - oldest <= kKeepRawMs) {
-            auto [r_oldest, r_newest] = rollups.span();
-            if (r_oldest && rollups.purge(r_oldest + std::max<int64_t>((r_newest - r_oldest) / 10, 1), kSpacePurgePerTxn))
-                return 1;
-        }
-        if (!oldest) return 0;
-        int64_t cutoff = oldest + std::max<int64_t>((newest - oldest) / 10, 1);
-        uint64_t n = purge_before(cutoff, kSpacePurgePerTxn);
+        auto [r_oldest, r_newest] = rollups.span();
+        int64_t lo = oldest && r_oldest ? std::min(oldest, r_oldest) : oldest ? oldest : r_oldest;
+        if (!lo) return 0;
+        int64_t cutoff = lo + std::max<int64_t>((std::max(newest, r_newest) - lo) / 10, 1);
+        uint64_t buckets = r_oldest && r_oldest < cutoff ? rollups.purge(cutoff, kSpacePurgePerTxn) : 0;
+        uint64_t n = oldest && oldest < cutoff ? purge_before(cutoff, kSpacePurgePerTxn) : 0;
         purged_for_space += n;
         if (!logged_map_full) {
-            log_warn("store %s: %s: purged %llu samples older than %lld ms; further purges are counted "
-                     "in collector.stats (raise map-size or lower retention)",
-                     opts.dir.c_str(), why, (unsigned long long)n, (long long)cutoff);
+            log_warn("store %s: %s: purged %llu samples and %llu roll-ups older than %lld ms; further purges "
+                     "are counted in collector.stats (raise map-size or lower retention)",
+                     opts.dir.c_str(), why, (unsigned long long)n, (unsigned long long)buckets, (long long)cutoff);
             logged_map_full = true;
         }
-        return n;
+        return n + buckets;
     }
 
     // After a commit: keep headroom, purging before LMDB has to refuse a write.

@@ -1,0 +1,173 @@
+// Roll-up buckets without LMDB: what a bucket keeps (counts, first and last samples, the
+// extremes of the values derived inside it, flags), its bytes, and resolution choice. The
+// expected values are worked out by hand from the table below (as in step_test.cpp).
+#include <doctest/doctest.h>
+
+#include "sflow_monitor/rollup.h"
+#include "sflow_monitor/sflow.h"
+#include "testkit/encode.h"
+
+using namespace sfm;
+using namespace sfm::rollup;
+
+namespace {
+
+// One host polled every 10 s: sample i (1..9) at 10,000·i ms; buckets of 30 s hold 3 each.
+//   per interval   i-1→i:  2    3  |  4    5    6  |  7    8    9
+//   cpu_util_pct:          10   30 |  50   20   20 |  90   60   40
+//   contexts per s:        10   20 |  30   40   50 |  60   70   80
+const uint32_t kUser[] = {0, 1000, 1010, 1040, 1090, 1110, 1130, 1220, 1280, 1320};
+const uint32_t kIdle[] = {0, 5000, 5090, 5160, 5210, 5290, 5370, 5380, 5420, 5480};
+const uint32_t kContexts[] = {0, 0, 100, 300, 600, 1000, 1500, 2100, 2800, 3600};
+
+SampleMeta meta(int i) {
+    SampleMeta m;
+    m.ts_ms = 10000 * i;
+    m.agent = *Address::parse("10.0.0.1");
+    m.sample_sequence = uint32_t(i);
+    m.uptime = uint32_t(10000 * i);
+    m.source_class = 2;
+    m.source_index = 1;
+    return m;
+}
+
+// host_descr (not a series record) and, unless without_cpu, host_cpu
+std::string records(int i, bool without_cpu = false) {
+    std::string raw;
+    XdrWriter(raw).u32(without_cpu ? 1 : 2);
+    HostDescr d;
+    d.hostname.value = "hv01";
+    encode_record(raw, d);
+    if (!without_cpu) {
+        HostCpu cpu;
+        cpu.cpu_user = kUser[i];
+        cpu.cpu_idle = kIdle[i];
+        cpu.cpu_contexts = kContexts[i];
+        encode_record(raw, cpu);
+    }
+    return raw;
+}
+
+struct Extremes {
+    double min = 0, max = 0;
+    bool found = false;
+};
+Extremes extremes(const DerivedRange& r, std::string_view key) {
+    Extremes e;
+    r.each([&](std::string_view k, double min, double max) {
+        if (k == key) e = {min, max, true};
+    });
+    return e;
+}
+
+std::vector<Bucket> build(int64_t res, const std::vector<int>& polls, int without_cpu = 0) {
+    BucketBuilder b(res);
+    std::vector<Bucket> out;
+    for (int i : polls)
+        if (auto done = b.add(meta(i), records(i, i == without_cpu))) out.push_back(std::move(*done));
+    if (auto last = b.finish()) out.push_back(std::move(*last));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a bucket keeps its count, first and last samples, and the extremes of the values derived inside it") {
+    std::vector<Bucket> bs = build(30000, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+    REQUIRE(bs.size() == 3);
+    const int first[] = {1, 4, 7}, last[] = {3, 6, 9};
+    const double util_min[] = {10, 20, 40}, util_max[] = {30, 20, 90};
+    const double ctx_min[] = {10, 40, 70}, ctx_max[] = {20, 50, 80};
+    for (int k = 0; k < 3; ++k) {
+        INFO("bucket " << k);
+        const Bucket& b = bs[size_t(k)];
+        CHECK(b.end_ms == 30000 * (k + 1));
+        REQUIRE(b.types.size() == 1);  // host_descr is not kept
+        const TypeSummary* t = b.find(HostCpu::format);
+        REQUIRE(t);
+        CHECK(t->count == 3);
+        CHECK(b.kept[t->first].meta.ts_ms == 10000 * first[k]);
+        CHECK(b.kept[t->last].meta.ts_ms == 10000 * last[k]);
+        CHECK(b.kept[t->last].meta.sample_sequence == uint32_t(last[k]));
+        auto cpu = find_record<HostCpu>(b.kept[t->last].records);
+        REQUIRE(cpu);
+        CHECK(cpu->cpu_user == kUser[last[k]]);
+        CHECK(cpu->cpu_contexts == kContexts[last[k]]);
+        CHECK_FALSE(find_record<HostDescr>(b.kept[t->last].records));
+        // the first interval counted is the first one inside the bucket: not the one before it
+        Extremes u = extremes(t->range, "cpu_util_pct"), c = extremes(t->range, "cpu_contexts_per_s");
+        REQUIRE(u.found);
+        REQUIRE(c.found);
+        CHECK(u.min == doctest::Approx(util_min[k]));
+        CHECK(u.max == doctest::Approx(util_max[k]));
+        CHECK(c.min == doctest::Approx(ctx_min[k]));
+        CHECK(c.max == doctest::Approx(ctx_max[k]));
+        CHECK_FALSE(t->range.reset());
+        CHECK_FALSE(t->range.gap());
+    }
+}
+
+TEST_CASE("a sample without the record is not counted for it; a lost sample is a gap; one sample, one kept") {
+    std::vector<Bucket> bs = build(30000, {1, 2, 3, 4, 6, 7}, 2);
+    REQUIRE(bs.size() == 3);
+    const TypeSummary* t0 = bs[0].find(HostCpu::format);
+    REQUIRE(t0);
+    CHECK(t0->count == 2);  // poll 2 has no host_cpu
+    CHECK(bs[0].kept.size() == 2);
+    CHECK(extremes(t0->range, "cpu_contexts_per_s").min == doctest::Approx(15));  // 1 → 3: 300 in 20 s
+    const TypeSummary* t1 = bs[1].find(HostCpu::format);
+    REQUIRE(t1);
+    CHECK(t1->count == 2);  // polls 4 and 6: poll 5 lost
+    CHECK(t1->range.gap());
+    CHECK_FALSE(t1->range.reset());
+    const TypeSummary* t2 = bs[2].find(HostCpu::format);
+    REQUIRE(t2);
+    CHECK(t2->count == 1);
+    CHECK(t2->first == t2->last);
+    CHECK(bs[2].kept.size() == 1);
+    CHECK(t2->range.size() == 0);  // no interval inside it
+}
+
+TEST_CASE("a bucket's bytes decode to the same bucket, and a value cut short decodes to none") {
+    std::vector<Bucket> bs = build(30000, {1, 2, 3, 4, 6, 7}, 2);
+    for (const Bucket& b : bs) {
+        std::string v = encode_bucket(b);
+        auto d = decode_bucket(v, b.end_ms);
+        REQUIRE(d);
+        CHECK(d->end_ms == b.end_ms);
+        REQUIRE(d->kept.size() == b.kept.size());
+        for (size_t i = 0; i < b.kept.size(); ++i) {
+            CHECK(d->kept[i].records == b.kept[i].records);
+            CHECK(d->kept[i].meta.ts_ms == b.kept[i].meta.ts_ms);
+            CHECK(d->kept[i].meta.uptime == b.kept[i].meta.uptime);
+            CHECK(d->kept[i].meta.sample_sequence == b.kept[i].meta.sample_sequence);
+            CHECK(d->kept[i].meta.agent == b.kept[i].meta.agent);
+        }
+        REQUIRE(d->types.size() == b.types.size());
+        for (size_t t = 0; t < b.types.size(); ++t) {
+            CHECK(d->types[t].count == b.types[t].count);
+            CHECK(d->types[t].first == b.types[t].first);
+            CHECK(d->types[t].last == b.types[t].last);
+            CHECK(d->types[t].range.gap() == b.types[t].range.gap());
+            std::vector<std::tuple<std::string, double, double>> want, got;
+            b.types[t].range.each([&](std::string_view k, double lo, double hi) { want.emplace_back(k, lo, hi); });
+            d->types[t].range.each([&](std::string_view k, double lo, double hi) { got.emplace_back(k, lo, hi); });
+            CHECK(got == want);  // doubles as computed, bit for bit
+        }
+        for (size_t n = 0; n < v.size(); ++n) CHECK_FALSE(decode_bucket(v.substr(0, n), b.end_ms));
+        std::string other = v;
+        other[0] = 9;  // another format
+        CHECK_FALSE(decode_bucket(other, b.end_ms));
+    }
+}
+
+TEST_CASE("a step reads the coarsest roll-up that divides it") {
+    CHECK(resolution_for(300000)->name == std::string("5m"));
+    CHECK(resolution_for(35 * 60000)->name == std::string("5m"));
+    CHECK(resolution_for(3600000)->name == std::string("1h"));
+    CHECK(resolution_for(86400000)->name == std::string("1h"));
+    CHECK(resolution_for(2016000) == nullptr);  // 7 days / 300
+    CHECK(resolution_for(60000) == nullptr);
+    CHECK(bucket_end(1, 300000) == 300000);
+    CHECK(bucket_end(300000, 300000) == 300000);  // (k·res, (k+1)·res]
+    CHECK(bucket_end(300001, 300000) == 600000);
+}
