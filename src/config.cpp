@@ -1,6 +1,8 @@
 // config.cpp — the options table, its Boost.Program_options wiring and the value parsers.
 #include "sflow_monitor/config.h"
 
+#include <algorithm>
+
 #include <boost/program_options.hpp>
 
 #include <cerrno>
@@ -92,7 +94,7 @@ std::vector<ConfigOption> make_table() {
                                                 "a duration of at least 1s");
          }},
         {"rollup-retention", "400d",
-         "how long the 5-minute and 1-hour roll-ups are kept (at least retention)", false,
+         "how long the 5-minute and 1-hour roll-ups are kept (raised to retention if shorter)", false,
          [](C& c, S v) {
              c.rollup_retention_ms = in_range<int64_t>(parse_duration_ms(v), 1000, INT64_MAX / 4, v,
                                                        "a duration of at least 1s");
@@ -298,10 +300,8 @@ ParsedArgs parse_config(int argc, const char* const argv[]) {
     }
     out.config = default_config();
     apply_values(vm, out.config);
-    if (out.config.rollup_retention_ms < out.config.retention_ms)  // a stepped query reads roll-ups
-        throw ConfigError("option 'rollup-retention': shorter than retention (" +
-                          std::to_string(out.config.rollup_retention_ms) + " ms < " +
-                          std::to_string(out.config.retention_ms) + " ms)");
+    // a stepped query reads roll-ups where they exist: they reach back at least as far as samples
+    out.config.rollup_retention_ms = std::max(out.config.rollup_retention_ms, out.config.retention_ms);
     return out;
 }
 
