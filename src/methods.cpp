@@ -253,10 +253,11 @@ void collector_stats(const Call& c, JsonWriter& w) {
     w.member("raw_map_holds_days", rounded(map_days, 0.01));
     w.member("raw_held_days", rounded(map_days ? std::min(*map_days, double(st.retention_ms) / 86400000)
                                                : map_days, 0.01));
-    // The roll-ups (docs/storage.md): buckets held per resolution, and how many days back the
+    // The roll-ups (docs/storage.md): chunks held per resolution (an hour of 5-minute buckets, a
+    // day of 1-hour ones), and how many days back the
     // oldest reaches (as the last purge, once a minute, found it; null before it ran or with none).
-    w.member("rollups_5m", st.rollups[0]);
-    w.member("rollups_1h", st.rollups[1]);
+    w.member("rollup_chunks_5m", st.rollup_chunks[0]);
+    w.member("rollup_chunks_1h", st.rollup_chunks[1]);
     w.member("rollup_held_days",
              rounded(st.rollup_oldest_ms ? std::optional<double>(double(c.now_ms - st.rollup_oldest_ms) / 86400000)
                                          : std::nullopt,

@@ -2,9 +2,9 @@
 #include "sflow_monitor/rollup.h"
 
 #include <algorithm>
-#include <cstring>
 #include <type_traits>
 
+#include "sflow_monitor/chunk.h"
 #include "sflow_monitor/store_format.h"
 #include "sflow_monitor/xdr.h"
 
@@ -43,6 +43,14 @@ void add_interval(DerivedRange& range, const RecordValue& prev, const SampleMeta
 }
 
 constexpr size_t kMaxSeriesTypes = 9;
+
+// A derived value in thousandths, rounded as the API rounds it (derive.cpp's round3): the
+// answer shows the rounded extremes, and rounding commutes with min and max, so keeping them
+// rounded changes no answer and costs fewer bytes than a double (clamped far beyond any rate).
+int64_t milli(double x) {
+    double m = std::clamp(x * 1000, -9.0e18, 9.0e18);
+    return int64_t(m + (m >= 0 ? 0.5 : -0.5));
+}
 
 }  // namespace
 
@@ -182,11 +190,8 @@ std::string encode_bucket(const Bucket& b) {
         t.range.each([&](std::string_view key, double min, double max) {
             v.push_back(char(key.size()));
             v.append(key);
-            uint64_t bits;
-            std::memcpy(&bits, &min, 8);
-            put_be(v, bits, 8);
-            std::memcpy(&bits, &max, 8);
-            put_be(v, bits, 8);
+            put_be(v, uint64_t(milli(min)), 8);
+            put_be(v, uint64_t(milli(max)), 8);
         });
     }
     return v;
@@ -231,11 +236,8 @@ std::optional<Bucket> decode_bucket(std::string_view v, int64_t end_ms) {
             if (!need(klen + 16)) return std::nullopt;
             std::string_view key = v.substr(pos, klen);
             pos += klen;
-            uint64_t bits = get_be(v.data() + pos, 8);
-            double min, max;
-            std::memcpy(&min, &bits, 8);
-            bits = get_be(v.data() + pos + 8, 8);
-            std::memcpy(&max, &bits, 8);
+            double min = double(int64_t(get_be(v.data() + pos, 8))) / 1000;
+            double max = double(int64_t(get_be(v.data() + pos + 8, 8))) / 1000;
             pos += 16;
             t.range.put_extremes(key, min, max);
         }
@@ -243,6 +245,30 @@ std::optional<Bucket> decode_bucket(std::string_view v, int64_t end_ms) {
         b.types.push_back(std::move(t));
     }
     return b;
+}
+
+// ---- chunks ------------------------------------------------------------------------------
+
+std::string merge_chunk(std::string_view old_chunk, int64_t keep_upto,
+                        const std::vector<std::pair<int64_t, std::string>>& fresh) {
+    std::string buf, out;
+    std::vector<chunk::Item> items;
+    if (!old_chunk.empty() && !chunk::decode(old_chunk, buf, items)) items.clear();
+    items.erase(std::remove_if(items.begin(), items.end(), [&](const chunk::Item& i) { return i.ts > keep_upto; }),
+                items.end());
+    for (const auto& [end, bytes] : fresh) items.push_back({end, bytes});
+    chunk::encode(items, out);
+    return out;
+}
+
+bool each_bucket(std::string_view c, const std::function<bool(int64_t, std::string_view)>& f, bool newest_first) {
+    std::string buf;
+    std::vector<chunk::Item> items;
+    if (!chunk::decode(c, buf, items)) return false;
+    if (newest_first) std::reverse(items.begin(), items.end());
+    for (const chunk::Item& i : items)
+        if (!f(i.ts, i.bytes)) break;
+    return true;
 }
 
 // ---- keys --------------------------------------------------------------------------------

@@ -21,9 +21,27 @@ size_t RollupPass::build(const std::string& ekey, size_t res, int64_t from, int6
     rollup::BucketBuilder builder(r.ms);
     size_t n = 0;
     int64_t mark = from;
+    // the buckets built, per chunk: a chunk is written whole, with the buckets it held up to
+    // `from` (built before) and these
+    std::vector<std::pair<int64_t, std::string>> fresh;
+    auto flush_chunk = [&] {
+        if (fresh.empty()) return;
+        int64_t end = rollup::chunk_end(fresh.front().first, r);
+        std::string old;
+        if (end - r.chunk_ms < from)  // the chunk began before this build: keep what it holds
+            store_.scan_rollups(res, ekey, end - 1, end, [&](int64_t, std::string_view v) {
+                old.assign(v);
+                return false;
+            });
+        w.buckets.push_back({res, rollup::bucket_key(ekey, end), rollup::merge_chunk(old, from, fresh)});
+        fresh.clear();
+    };
     auto put = [&](const rollup::Bucket& b) {
-        w.buckets.push_back({res, rollup::bucket_key(ekey, b.end_ms), rollup::encode_bucket(b)});
+        if (!fresh.empty() && rollup::chunk_end(b.end_ms, r) != rollup::chunk_end(fresh.front().first, r))
+            flush_chunk();
+        fresh.emplace_back(b.end_ms, rollup::encode_bucket(b));
         mark = b.end_ms;
+        ++built_;
     };
     *done = true;
     scan_streamed(store_, kind, name, from, closed, [&](const SampleMeta& m, std::string_view raw) {
@@ -39,6 +57,7 @@ size_t RollupPass::build(const std::string& ekey, size_t res, int64_t from, int6
         if (auto b = builder.finish()) put(*b);
         mark = closed;
     }
+    flush_chunk();
     if (mark > from) w.marks.emplace_back(rollup::mark_key(ekey, r.tag), mark);
     return n;
 }
@@ -52,10 +71,9 @@ uint64_t RollupPass::run(int64_t now_ms) {
     }
     if (resume_.empty() && late_.empty()) return 0;
     RollupWrite w;
-    uint64_t written = 0;
+    uint64_t built = built_;
     size_t read = 0;
     auto commit = [&] {
-        written += w.buckets.size();
         store_.write_rollups(w);
         w = RollupWrite{};
     };
@@ -72,7 +90,7 @@ uint64_t RollupPass::run(int64_t now_ms) {
             read += build(ekey, res, from, upto, opts_.samples_per_run - std::min(read, opts_.samples_per_run), w,
                           &done);
         }
-        if (w.buckets.size() >= opts_.buckets_per_txn) commit();
+        if (w.buckets.size() >= opts_.chunks_per_txn) commit();
         return done;
     };
     while (!late_.empty() && read < opts_.samples_per_run) {
@@ -82,6 +100,7 @@ uint64_t RollupPass::run(int64_t now_ms) {
         late_.erase(it);
         if (!entity(ekey, &ts)) late_[ekey] = ts;  // stopped at the budget: again next run
     }
+    if (!w.empty()) commit();  // the walk below reads the chunks these wrote
     if (late_.empty() && !resume_.empty()) {
         for (bool walked = false; !walked && read < opts_.samples_per_run;) {
             auto keys = store_.entity_keys(resume_, kKeysPerRead);
@@ -105,7 +124,7 @@ uint64_t RollupPass::run(int64_t now_ms) {
         }
     }
     if (!w.empty()) commit();
-    return written;
+    return built_ - built;
 }
 
 void RollupPass::note_written(const SampleBatch& batch) {

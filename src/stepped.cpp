@@ -69,6 +69,20 @@ void stepped_series(const Call& c, const SteppedRange& r, JsonWriter& w,
     auto decode = [](std::string_view value, int64_t end) -> std::optional<rollup::Bucket> {
         return rollup::decode_bucket(value, end);
     };
+    // fn(end, bucket bytes) for the buckets ending in (from, upto] (both on bucket boundaries),
+    // read from the chunks holding them, until fn returns false
+    const rollup::Resolution& res = rollup::kResolutions[p.res];
+    auto buckets = [&](int64_t from, int64_t upto, const std::function<bool(int64_t, std::string_view)>& fn,
+                       bool newest_first) {
+        bool go = true;
+        c.store.scan_rollups(p.res, ekey, from, rollup::chunk_end(upto, res), [&](int64_t, std::string_view chunk) {
+            rollup::each_bucket(chunk, [&](int64_t end, std::string_view b) {
+                if (end <= from || end > upto) return true;
+                return go = fn(end, b);
+            }, newest_first);
+            return go;
+        }, newest_first);
+    };
     if (r.derive && !p.base_from_rollups)
         c.store.scan(r.kind, r.name, -1, r.after,
                      [&](const SampleMeta& m, std::string_view raw) {
@@ -78,8 +92,7 @@ void stepped_series(const Call& c, const SteppedRange& r, JsonWriter& w,
                      kBaseLookback, true);
     if (r.derive && p.base_from_rollups) {
         size_t n = 0;
-        c.store.scan_rollups(p.res, ekey, -1, floor_to(r.after, rollup::kResolutions[p.res].ms),
-                             [&](int64_t end, std::string_view value) {
+        buckets(-1, floor_to(r.after, res.ms), [&](int64_t end, std::string_view value) {
             auto b = decode(value, end);
             const rollup::TypeSummary* s = b ? b->find(T::format) : nullptr;
             if (s)
@@ -124,7 +137,7 @@ void stepped_series(const Call& c, const SteppedRange& r, JsonWriter& w,
     };
     bool more = raw(r.after, p.raw_head);
     if (more && p.buckets_upto > p.buckets_from)
-        c.store.scan_rollups(p.res, ekey, p.buckets_from, p.buckets_upto, [&](int64_t end, std::string_view value) {
+        buckets(p.buckets_from, p.buckets_upto, [&](int64_t end, std::string_view value) {
             c.budget.check();
             auto b = decode(value, end);
             const rollup::TypeSummary* s = b ? b->find(T::format) : nullptr;
@@ -136,7 +149,7 @@ void stepped_series(const Call& c, const SteppedRange& r, JsonWriter& w,
             if (!(more = enter(lm.ts_ms))) return false;
             f.bucket(*s, std::move(*first), b->kept[s->first].meta, std::move(*last), lm, r.derive);
             return true;
-        });
+        }, false);
     if (more) raw(std::max(p.raw_head, p.buckets_upto), r.upto);
     if (f.count && written < r.limit) flush();
 }

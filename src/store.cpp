@@ -3,7 +3,7 @@
 // The bytes it puts and reads are store_format.h's; the layout, section for section:
 // docs/storage.md.
 //
-// Over 500 lines on purpose: this is the whole LMDB side (opening, writing, purging, reading),
+// Near 500 lines on purpose: this is the whole LMDB side (opening, writing, purging, reading),
 // kept in one file (the roll-ups apart); everything that needs no LMDB is in store_format.cpp.
 #include "sflow_monitor/store.h"
 

@@ -84,7 +84,7 @@ std::pair<int64_t, int64_t> RollupDb::span() const {
     for (size_t r = 0; r < rollup::kResolutionCount; ++r) {
         Cursor c(t, db[r], dir_);
         each_group(c, [&](const std::string& group, MDB_val& k, MDB_val&) {
-            int64_t start = end_of(k) - rollup::kResolutions[r].ms;
+            int64_t start = end_of(k) - rollup::kResolutions[r].chunk_ms;  // a chunk's span
             if (!oldest || start < oldest) oldest = start;
             std::string past = group + std::string(kTsSize, '\xff');
             MDB_val lk = mval(past), lv;
@@ -111,8 +111,9 @@ uint64_t RollupDb::purge(int64_t cutoff, size_t max_per_txn) {
                 for (int rc = 0; rc == 0 && n < max_per_txn;) {
                     auto end = rollup::bucket_key_end(sview(k), group);
                     if (!end) break;
-                    if (*end - res >= cutoff) {
-                        if (!res_oldest || *end - res < res_oldest) res_oldest = *end - res;
+                    if (*end - res >= cutoff) {  // the chunk's newest bucket is young enough: it stays
+                        int64_t start = *end - rollup::kResolutions[r].chunk_ms;
+                        if (!res_oldest || start < res_oldest) res_oldest = start;
                         break;
                     }
                     c.del("purge roll-up");
@@ -135,7 +136,7 @@ uint64_t RollupDb::purge(int64_t cutoff, size_t max_per_txn) {
 void RollupDb::stats(const Txn& t, StoreStats& st) const {
     MDB_stat ms;
     for (size_t r = 0; r < rollup::kResolutionCount; ++r)
-        if (mdb_stat(t.get(), db[r], &ms) == 0) st.rollups[r] = ms.ms_entries;
+        if (mdb_stat(t.get(), db[r], &ms) == 0) st.rollup_chunks[r] = ms.ms_entries;
     st.rollup_oldest_ms = oldest_;
 }
 

@@ -1,5 +1,5 @@
 // store_rollups.h — the roll-ups' LMDB databases (private to src/): rollup_5m and rollup_1h
-// (entity key | bucket end → a bucket, rollup.h) and rollup_marks (entity key | tag → u64:
+// (entity key | chunk end → a chunk of buckets, rollup.h) and rollup_marks (entity key | tag → u64:
 // built up to). Part of Store::Impl (store.cpp); the layout: docs/storage.md, "Roll-ups".
 //
 // Caveats:
@@ -28,8 +28,8 @@ public:
                                 const Store::RollupFn& fn, bool newest_first) const;
     // Oldest bucket start and newest bucket end over both resolutions (0, 0 when none).
     std::pair<int64_t, int64_t> span() const;
-    // Drops the buckets that start before cutoff, at most max_per_txn per transaction; notes
-    // the oldest bucket left. Returns the number dropped.
+    // Drops the chunks whose newest bucket starts before cutoff, at most max_per_txn per
+    // transaction; notes the oldest chunk left. Returns the number dropped.
     uint64_t purge(int64_t cutoff, size_t max_per_txn);
     void stats(const lmdb::Txn& t, StoreStats& st) const;
 

@@ -130,7 +130,7 @@ void StoreWriter::loop() {
 
 void StoreWriter::roll_up(int64_t now) {
     try {
-        stats_.rollups_written += rollup_.run(now);
+        stats_.rollups_built += rollup_.run(now);
     } catch (const std::exception& e) {
         ++stats_.store_errors;
         log_error("roll-ups: %s", e.what());

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,8 +37,9 @@ struct Resolution {
     int64_t ms;
     char tag;          // in keys and in collector.stats: '5' (5 minutes), 'h' (1 hour)
     const char* name;  // "5m", "1h"
+    int64_t chunk_ms;  // the buckets of this span (aligned like them) are stored as one chunk
 };
-inline constexpr Resolution kResolutions[] = {{300000, '5', "5m"}, {3600000, 'h', "1h"}};
+inline constexpr Resolution kResolutions[] = {{300000, '5', "5m", 6 * 3600000}, {3600000, 'h', "1h", 7 * 86400000}};
 constexpr size_t kResolutionCount = 2;
 // The coarsest resolution that divides step_ms, or nullptr.
 const Resolution* resolution_for(int64_t step_ms);
@@ -102,6 +104,19 @@ private:
     Bucket close();
 };
 
+// ---- chunks: the buckets of one entity's chunk span, as one value (chunk.h's codec) ---------
+
+// The end of the chunk that holds the bucket ending at bucket_end_ms.
+inline int64_t chunk_end(int64_t bucket_end_ms, const Resolution& r) { return bucket_end(bucket_end_ms, r.chunk_ms); }
+// A chunk's buckets: the old chunk's (empty: none) that end at or before keep_upto, then
+// `fresh` (end_ms, bucket bytes; oldest first, all after keep_upto), encoded again.
+std::string merge_chunk(std::string_view old_chunk, int64_t keep_upto,
+                        const std::vector<std::pair<int64_t, std::string>>& fresh);
+// Calls f(end_ms, bucket bytes) for each bucket of a chunk, oldest first (newest first when
+// asked), until f returns false; false when the chunk is not one.
+bool each_bucket(std::string_view chunk, const std::function<bool(int64_t, std::string_view)>& f,
+                 bool newest_first = false);
+
 // ---- the bytes of a bucket (docs/storage.md, "Roll-ups") -----------------------------------
 
 constexpr uint8_t kBucketFormat = 1;
@@ -109,7 +124,7 @@ std::string encode_bucket(const Bucket& b);
 // nullopt when the value is not a bucket this build reads.
 std::optional<Bucket> decode_bucket(std::string_view v, int64_t end_ms);
 
-// Keys: entity key | end_ms (8) in the database of the resolution; the mark of an entity is
+// Keys: entity key | chunk end (8) in the database of the resolution; the mark of an entity is
 // entity key | tag (1) in rollup_marks, its value u64: every bucket ending at or before it is
 // built (rebuilt whole when a sample arrives late; see rollup_pass.h).
 std::string bucket_key(std::string_view entity_key, int64_t end_ms);

@@ -5,7 +5,8 @@
 // their receive time and reach the store within a commit or two, so a closed bucket gets no
 // new samples. Each entity has a mark per resolution: every bucket ending at or before it is
 // built. A run reads the samples after an entity's mark up to the newest closed bucket's end,
-// and writes those buckets and the new mark in one transaction (with other entities'), so a
+// and writes the chunks holding those buckets (rollup.h: a chunk is rewritten whole, with the
+// buckets it held before the mark) and the new mark in one transaction (with other entities'), so a
 // kill -9 loses a run's work whole and the next run does it again: no bucket is counted twice
 // or lost. A sample that arrives late anyway (its bucket already built) lowers its entity's
 // mark in memory, and the next run rewrites the bucket whole from the raw samples.
@@ -27,14 +28,14 @@ namespace sfm {
 struct RollupPassOptions {
     int64_t grace_ms = 60000;        // a bucket is closed once its end is this far behind now
     size_t samples_per_run = 20000;  // a run stops at the first bucket end past this many samples read
-    size_t buckets_per_txn = 4000;   // a transaction holds whole entities' buckets, about this many
+    size_t chunks_per_txn = 1000;    // a transaction holds whole entities' chunks, about this many
 };
 
 class RollupPass {
 public:
     explicit RollupPass(Store& store, RollupPassOptions opts = {}) : store_(store), opts_(opts) {}
     // Builds what is closed at now_ms and not built yet, within the run's budget. Returns the
-    // number of buckets written; behind() says whether work was left for the next run.
+    // number of buckets built; behind() says whether work was left for the next run.
     uint64_t run(int64_t now_ms);
     bool behind() const { return !resume_.empty() || !late_.empty(); }
     // After each batch the writer commits: samples of buckets already built are noted.
@@ -52,6 +53,7 @@ private:
     std::string resume_;  // the entity key a run stopped at (empty: the last run finished)
     int64_t closed_ = 0;  // the newest closed bucket end (5 min) of the current walk
     std::map<std::string, int64_t> late_;  // entity key → oldest late sample
+    uint64_t built_ = 0;                   // buckets built since start
 };
 
 }  // namespace sfm

@@ -83,7 +83,7 @@ struct Stats {
     Counter store_commits{0};
     Counter store_errors{0};
     Counter samples_purged{0};
-    Counter rollups_written{0};
+    Counter rollups_built{0};
     RequestsRefused requests_refused;
 
     template <class S, class V>
@@ -104,7 +104,7 @@ struct Stats {
         SFM_COUNTER(store_commits, "store write transactions committed");
         SFM_COUNTER(store_errors, "store writes and purges that failed");
         SFM_COUNTER(samples_purged, "samples purged for being older than retention");
-        SFM_COUNTER(rollups_written, "roll-up buckets written (5-minute and 1-hour; rebuilt ones again)");
+        SFM_COUNTER(rollups_built, "roll-up buckets built (5-minute and 1-hour; rebuilt ones again)");
         v.group("requests_refused", s.requests_refused);
     }
 

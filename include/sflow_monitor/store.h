@@ -126,13 +126,13 @@ struct StoreStats {
     int64_t retention_ms = 0;
     int64_t oldest_ms = 0;  // 0 when empty
     uint64_t purged_for_space = 0;  // samples dropped early because the map was filling up
-    uint64_t rollups[2] = {0, 0};   // buckets held per resolution (rollup::kResolutions)
-    int64_t rollup_oldest_ms = 0;   // the oldest bucket's start, as the last purge found it; 0: none
+    uint64_t rollup_chunks[2] = {0, 0};  // chunks of buckets held per resolution (rollup::kResolutions)
+    int64_t rollup_oldest_ms = 0;   // the oldest chunk's start, as the last purge found it; 0: none
     int64_t rollup_retention_ms = 0;
 };
 
-// A roll-up pass's writes, committed in one transaction (rollup_pass.h): buckets, each in the
-// database of its resolution (replacing what the key held), and the entities' new marks.
+// A roll-up pass's writes, committed in one transaction (rollup_pass.h): chunks of buckets, each
+// in the database of its resolution (replacing what the key held), and the entities' new marks.
 struct RollupWrite {
     struct Bucket {
         size_t res;  // index into rollup::kResolutions
@@ -179,7 +179,7 @@ public:
     // Writer thread only: one transaction; on a full map, purges the oldest data and retries.
     void write_rollups(const RollupWrite& w);
     // The mark of an entity at resolution `res` (every bucket ending at or before it is built),
-    // and then its buckets with end_ms in (after_ms, upto_ms], oldest or newest first, in one
+    // and then its chunks with end_ms in (after_ms, upto_ms], oldest or newest first, in one
     // read transaction. fn(end_ms, value) gets views valid during the call; false stops.
     using RollupFn = std::function<bool(int64_t end_ms, std::string_view value)>;
     std::optional<int64_t> scan_rollups(size_t res, std::string_view entity_key, int64_t after_ms, int64_t upto_ms,
