@@ -3,14 +3,19 @@
 // series method, with and without derive, steps that are multiples of 5 min and of 1 h, over
 // sflow-gen history with counter wraps, a VM migration, an agent restart, a silence that
 // leaves buckets empty, lost samples (gaps) and samples missing a record. The roll-up answer
-// must be byte for byte the same, before and after the raw samples are purged.
+// must be byte for byte the same, before and after the raw samples are purged, and after the
+// pass that builds them was killed (SIGKILL) several times on its way.
 #include <doctest/doctest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <map>
 #include <set>
 
 #include "sflow_monitor/api.h"
 #include "sflow_monitor/ingest.h"
+#include "sflow_monitor/rollup.h"
 #include "sflow_monitor/rollup_pass.h"
 #include "sflow_monitor/sflow.h"
 #include "sflow_monitor/stats.h"
@@ -201,4 +206,75 @@ TEST_CASE("with the raw samples purged, the roll-ups give the answers the raw sa
         INFO(b);
         CHECK(f.rollups.handle(b, 1'000'000'000).body == before[i]);
     }
+}
+
+TEST_CASE("a roll-up pass killed with SIGKILL loses and doubles no bucket: finished afterwards, it answers as the raw samples") {
+    TempDir dir;
+    StoreOptions so{dir / "db", 256 << 20, 3650 * 86400000LL, 3650 * 86400000LL};
+    int64_t end = 0;
+    {
+        Store store(so);
+        std::vector<StoredSample> h = history();
+        for (const auto& s : h) end = std::max(end, s.meta.ts_ms);
+        for (size_t i = 0; i < h.size(); i += 500)
+            store.write(std::vector<StoredSample>(h.begin() + long(i), h.begin() + long(std::min(h.size(), i + 500))));
+    }
+    int64_t now = end + 2 * 3600000;
+    // progress: the marks' sum, which each committed run raises; complete: every mark at the
+    // newest closed bucket of its resolution
+    auto progress = [&](const Store& store) {
+        int64_t sum = 0;
+        for (const std::string& e : store.entity_keys("", 100))
+            for (size_t r = 0; r < rollup::kResolutionCount; ++r)
+                sum += store.scan_rollups(r, e, 0, 0, [](int64_t, std::string_view) { return false; }).value_or(0);
+        return sum;
+    };
+    int64_t closed = rollup::floor_div(now - 60000, 300000) * 300000, complete = 0;
+    for (const auto& r : rollup::kResolutions) complete += 6 * (rollup::floor_div(closed, r.ms) * r.ms);
+    int64_t seen = 0;
+    for (int round = 0; round < 12; ++round) {
+        pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {  // the writer: small runs, each ending in a commit, until killed
+            try {
+                Store store(so);
+                RollupPass pass(store, {60000, 50, 1});
+                for (;;) pass.run(now);
+            } catch (...) {
+            }
+            _exit(1);
+        }
+        {
+            // kill it once it has committed more chunks than before: somewhere inside a run
+            Store store(so);
+            CHECK(sfm::test::wait_for([&] {
+                int64_t p = progress(store);
+                return p > seen || p == complete || round == 11;
+            }, 20000));
+            seen = progress(store);
+        }
+        kill(pid, SIGKILL);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        CHECK(WIFSIGNALED(status));
+    }
+    Store store(so);
+    CHECK(progress(store) < complete);  // the kills left work: the pass below finishes it
+    RollupPass pass(store, {60000, 5000, 50});
+    for (int runs = 0; runs < 1000; ++runs) {
+        pass.run(now);
+        if (!pass.behind()) break;
+    }
+    Stats stats;
+    Api rollups{ApiOptions{}, store, stats}, raw{raw_only(), store, stats};
+    size_t compared = 0;
+    for (const Query& q : queries(end, false)) {
+        if (q.params.find("true") == std::string::npos) continue;  // with derive: every key
+        std::string b = Fixture::body(q.method, q.who, q.params);
+        INFO(b);
+        REQUIRE(raw.handle(b, 1'000'000'000).body == rollups.handle(b, 1'000'000'000).body);
+        ++compared;
+    }
+    CHECK(progress(store) == complete);
+    CHECK(compared > 300);
 }
