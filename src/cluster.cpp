@@ -162,7 +162,7 @@ Host describe_host(const Store& st, const CurrentHost& e, std::vector<const Vm*>
     Held<HostSample, kHostHeld> own;
     const auto& samples = upto_now(st, Entity::host, e.name, e.held, now, own);
     h.presence = presence(samples, now);
-    if (e.has_descr && e.descr_newer < kDescrLookback) h.hostname = e.hostname;
+    h.hostname = e.described();
     auto cpu = last_two(samples, &HostSample::cpu);
     if (cpu.cur) {
         h.uptime = cpu.cur->cpu_uptime;

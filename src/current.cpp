@@ -214,6 +214,7 @@ void Current::apply(const SampleBatch& batch) {
         if (!slot) slot = vms_.insert(e->name, e->name);
         std::shared_ptr<const CurrentVm> before = std::move(slot->entry);
         slot->entry = std::move(e);
+        if (!before || before->text != slot->entry->text) ++vm_texts_;
         place_vm(slot, before.get());
         old.push_back(std::move(before));
     }
@@ -261,6 +262,7 @@ void Current::purged_before(int64_t cutoff) {
         } else {
             unplace_vm_from(std::string(slot->entry->last.agent.raw()), slot);
             vms_.erase(e->name);
+            ++vm_texts_;
         }
     }
     lock.unlock();
@@ -320,6 +322,7 @@ void Current::rebuild(const Store& store) {
     hosts_ = {};
     vms_ = {};
     on_host_.clear();
+    ++vm_texts_;
     for (auto& e : hosts) hosts_.insert(e->name, e->ip)->entry = std::move(e);
     for (auto& e : vms) {
         Slot<CurrentVm>* slot = vms_.insert(e->name, e->name);
@@ -359,6 +362,41 @@ Current::HostPtr Current::host(const Address& agent) const {
     std::shared_lock<std::shared_mutex> lock(mu_);
     Slot<CurrentHost>* s = hosts_.find(agent.raw());
     return s ? s->entry : nullptr;
+}
+
+std::shared_ptr<const std::string> Current::vm_descriptions() const {
+    std::vector<VmPtr> vms;
+    uint64_t version;
+    {
+        std::shared_lock<std::shared_mutex> lock(mu_);
+        version = vm_texts_;
+        std::lock_guard<std::mutex> cache(cache_mu_);
+        if (vm_descriptions_of_ == version) return vm_descriptions_;
+        vms.reserve(vms_.sorted.size());
+        for (const Slot<CurrentVm>* s : vms_.sorted) vms.push_back(s->entry);
+    }
+    auto text = std::make_shared<std::string>();
+    size_t bytes = 0;
+    for (const VmPtr& vm : vms) bytes += vm->text->description.size() + 1;
+    text->reserve(bytes);
+    for (const VmPtr& vm : vms) {
+        if (!text->empty()) text->push_back(',');
+        text->append(vm->text->description);
+    }
+    std::lock_guard<std::mutex> cache(cache_mu_);
+    if (vm_descriptions_of_ == UINT64_MAX || version > vm_descriptions_of_) {  // the newer stays
+        vm_descriptions_ = text;
+        vm_descriptions_of_ = version;
+    }
+    return text;
+}
+
+std::vector<Address> Current::vm_agents() const {
+    std::shared_lock<std::shared_mutex> lock(mu_);
+    std::vector<Address> out;
+    out.reserve(on_host_.size());
+    for (const auto& [agent, vms] : on_host_) out.push_back(Address::from_raw(agent));
+    return out;
 }
 
 size_t Current::size() const {

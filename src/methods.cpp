@@ -198,12 +198,11 @@ void host_description(const Call& c, JsonWriter& w) {
 }
 
 void vm_description(const Call& c, JsonWriter& w) {
+    // sorted by hostname bytes; rendered once per change of any VM's agent or uuid (current.h)
+    auto list = c.store.current().vm_descriptions();
+    c.budget.check();
     w.begin_array();
-    for (const auto& e : c.store.current().vms()) {  // sorted by hostname bytes
-        c.budget.check();
-        w.sep();
-        w.raw(e->text->description);  // {"host_ip":…,"hostname":…}, rendered when it changed
-    }
+    w.raw(*list);
     w.end_array();
 }
 

@@ -1,15 +1,15 @@
 // metrics.cpp — the Prometheus exporter (see metrics.h and docs/prometheus.md): which hosts
-// and VMs are fresh, the index of which VMs run on which hypervisor, a hypervisor's
-// exposition from the newest samples, the http_sd target list, and serving the paths. The
-// family table is metric_families.cpp, the writer exposition.cpp, the collector's own metrics
-// collector_metrics.cpp.
+// and VMs are fresh, a hypervisor's exposition from the newest samples (which VMs run on it,
+// and its hostname, from the current state in memory, current.h), the http_sd target list,
+// and serving the paths. The family table is metric_families.cpp, the writer exposition.cpp,
+// the collector's own metrics collector_metrics.cpp.
 #include "sflow_monitor/metrics.h"
 
 #include <algorithm>
 #include <map>
-#include <mutex>
 #include <optional>
 
+#include "sflow_monitor/current.h"
 #include "sflow_monitor/derive.h"
 #include "sflow_monitor/exposition.h"
 #include "sflow_monitor/json.h"
@@ -56,15 +56,6 @@ Newest newest(const Store& st, Entity kind, std::string_view name, int64_t now) 
     n.fresh = now - n.meta.ts_ms <= kStaleIntervals * interval;
     return n;
 }
-
-// ---- the hypervisor index ------------------------------------------------------------------
-
-struct HostEntry {
-    std::string hostname;
-    int64_t last_ms = 0;
-    std::vector<std::string> vms;  // VM names whose newest sample came from this agent
-};
-using HostIndex = std::map<Address, HostEntry>;
 
 std::string query_param(std::string_view query, std::string_view name) {
     while (!query.empty()) {
@@ -116,53 +107,6 @@ struct Exporter::Impl {
     Impl(const ExporterOptions& o, const Store& st, const Stats& s, const RequestStats* r)
         : opts(o), store(st), stats(s), requests(r) {}
 
-    mutable std::mutex mu;  // guards index, built_ms and rebuilding
-    mutable std::shared_ptr<const HostIndex> index;
-    mutable int64_t built_ms = 0;
-    mutable bool rebuilding = false;
-
-    HostIndex build() const {
-        HostIndex fresh;
-        for (const EntityInfo& e : store.entities(Entity::host)) {
-            HostEntry& h = fresh[Address::from_raw(e.name)];
-            std::string keep;
-            h.hostname = std::string(host_descr(store, e, keep).hostname.value);
-            h.last_ms = e.last.ts_ms;
-        }
-        for (const EntityInfo& e : store.entities(Entity::vm)) fresh[e.last.agent].vms.push_back(e.name);
-        return fresh;
-    }
-
-    // The index, rebuilt when older than index_ms, or (at most once a second) when asked for
-    // an agent it does not hold yet. One thread rebuilds; the others go on with the index
-    // they have meanwhile (scrapes never wait for a rebuild but the very first).
-    std::shared_ptr<const HostIndex> host_index(int64_t now, const Address* want = nullptr) const {
-        {
-            std::unique_lock<std::mutex> lock(mu);
-            bool stale = !index || now - built_ms >= opts.index_ms || now < built_ms ||
-                         (want && !index->count(*want) && now - built_ms >= 1000);
-            if (!stale || (rebuilding && index)) return index;
-            if (!rebuilding) {
-                rebuilding = true;
-                lock.unlock();
-                std::shared_ptr<const HostIndex> fresh;
-                try {
-                    fresh = std::make_shared<const HostIndex>(build());
-                } catch (...) {
-                    std::lock_guard<std::mutex> again(mu);
-                    rebuilding = false;
-                    throw;
-                }
-                std::lock_guard<std::mutex> again(mu);
-                index = std::move(fresh);
-                built_ms = now;
-                rebuilding = false;
-                return index;
-            }
-        }
-        // no index yet and another thread is building the first: build one of our own
-        return std::make_shared<const HostIndex>(build());
-    }
 };
 
 Exporter::Exporter(const ExporterOptions& opts, const Store& store, const Stats& stats,
@@ -204,7 +148,9 @@ MetricsReply Exporter::get(std::string_view path, std::string_view query, std::s
 std::string Exporter::collector_metrics(bool om, int64_t now) const {
     CollectorFigures fig{impl_->stats, impl_->store.stats(), impl_->requests, {},
                          now - impl_->opts.retention_ms};
-    for (auto& [addr, h] : *impl_->host_index(now)) fig.stored_hosts_last_ms[addr] = h.last_ms;
+    const Current& cur = impl_->store.current();
+    for (const Address& agent : cur.vm_agents()) fig.stored_hosts_last_ms[agent] = 0;  // VMs' only
+    for (const auto& h : cur.hosts()) fig.stored_hosts_last_ms[Address::from_raw(h->name)] = h->last.ts_ms;
     return write_collector_metrics(fig, om);
 }
 
@@ -212,7 +158,8 @@ std::string Exporter::target_metrics(const std::string& agent_ip, bool om, int64
     Exposition e(om);
     auto addr = Address::parse(agent_ip);
     if (!addr) return e.finish();
-    auto index = impl_->host_index(now, &*addr);
+    const Current& cur = impl_->store.current();
+    Current::HostPtr entry = cur.host(*addr);  // the table: its hostname, and the VMs on it now
     struct Ent {
         bool host;
         std::string labels;
@@ -221,30 +168,28 @@ std::string Exporter::target_metrics(const std::string& agent_ip, bool om, int64
     };
     std::vector<Ent> ents;
     std::string ip = addr->text();
-    const HostEntry* entry = nullptr;
-    if (auto it = index->find(*addr); it != index->end()) entry = &it->second;
     Newest h = newest(impl_->store, Entity::host, addr->raw(), now);
     if (h.fresh) {
         Ent x{true, {}, std::move(h), {}};
         decode_records(x.n.raw, x.s);
-        std::string hostname = entry ? entry->hostname : std::string();
+        std::string hostname = entry ? std::string(entry->described()) : std::string();
         if (const HostDescr* d = x.s.find<HostDescr>()) hostname = std::string(d->hostname.value);
         append_label(x.labels, "host_ip", ip);
         append_label(x.labels, "hostname", hostname);
         ents.push_back(std::move(x));
     }
-    if (entry)
-        for (const std::string& vm : entry->vms) {
-            Newest n = newest(impl_->store, Entity::vm, vm, now);
-            if (!n.fresh || !(n.meta.agent == *addr)) continue;  // moved away since the index was built
-            Ent x{false, {}, std::move(n), {}};
-            decode_records(x.n.raw, x.s);
-            const HostDescr* d = x.s.find<HostDescr>();
-            append_label(x.labels, "host_ip", ip);
-            append_label(x.labels, "domain", vm);
-            append_label(x.labels, "uuid", d ? d->uuid.text() : std::string());
-            ents.push_back(std::move(x));
-        }
+    for (const auto& on : cur.vms_on(*addr)) {
+        const std::string& vm = on->name;
+        Newest n = newest(impl_->store, Entity::vm, vm, now);
+        if (!n.fresh || !(n.meta.agent == *addr)) continue;  // up to now, its newest came from elsewhere
+        Ent x{false, {}, std::move(n), {}};
+        decode_records(x.n.raw, x.s);
+        const HostDescr* d = x.s.find<HostDescr>();
+        append_label(x.labels, "host_ip", ip);
+        append_label(x.labels, "domain", vm);
+        append_label(x.labels, "uuid", d ? d->uuid.text() : std::string());
+        ents.push_back(std::move(x));
+    }
     std::string labels;
     for (const MetricFamily& fam : metric_families()) {
         if (fam.scope == MetricScope::collector) continue;
@@ -263,7 +208,7 @@ std::string Exporter::target_metrics(const std::string& agent_ip, bool om, int64
     return e.finish();
 }
 
-std::string Exporter::sd_targets(std::string_view host, int64_t now) const {
+std::string Exporter::sd_targets(std::string_view host, int64_t /*now: the table is current*/) const {
     std::string out;
     JsonWriter w(out);
     auto group = [&](const std::string* agent, const std::string* hostname) {
@@ -294,10 +239,12 @@ std::string Exporter::sd_targets(std::string_view host, int64_t now) const {
     };
     w.begin_array();
     group(nullptr, nullptr);
-    for (auto& [addr, h] : *impl_->host_index(now)) {
-        if (h.last_ms == 0) continue;  // VMs of a hypervisor never heard from itself
-        std::string ip = addr.text();
-        group(&ip, &h.hostname);
+    std::vector<std::pair<Address, Current::HostPtr>> hosts;  // by address, as before the table
+    for (auto& h : impl_->store.current().hosts()) hosts.emplace_back(Address::from_raw(h->name), std::move(h));
+    std::sort(hosts.begin(), hosts.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [addr, h] : hosts) {
+        std::string hostname(h->described());
+        group(&h->ip, &hostname);
     }
     w.end_array();
     out.push_back('\n');

@@ -288,3 +288,29 @@ TEST_CASE("RequestStats: buckets are cumulative, unknown names count as other") 
     CHECK(s[0].buckets[RequestStats::kBuckets.size() - 1] == 2);  // <= 2.5: the 100 s one is only in +Inf
     CHECK(s[0].seconds_sum == doctest::Approx(100.0031));
 }
+
+TEST_CASE("a VM's move shows in the next scrape: the hypervisors' VMs come from the current state") {
+    Fixture f(fleet(2, 1, 4));
+    int64_t now = f.last_ms + 1000;
+    auto domains = [&](const char* target) {
+        std::set<std::string> out;
+        std::string text = f.exporter.get("/metrics", std::string("target=") + target, "", "h", now).body;
+        for (size_t at = text.find("domain=\""); at != std::string::npos; at = text.find("domain=\"", at + 1))
+            out.insert(text.substr(at + 8, text.find('"', at + 8) - at - 8));
+        return out;
+    };
+    CHECK(domains("10.0.0.1") == std::set<std::string>{"vm-001-01"});
+    CHECK(domains("10.0.0.2") == std::set<std::string>{"vm-002-01"});
+    // vm-001-01 reported by the second hypervisor, a moment later: scraped at the same time
+    VirtCpu cpu;
+    cpu.vcpu_state = 1;
+    HostDescr d;
+    d.hostname.value = "vm-001-01";
+    DatagramBuilder b(*Address::parse("10.0.0.2"), kGenSubAgent, 99, 99000);
+    b.counter_sample(99, 3, 100009).add(cpu).add(d);
+    std::vector<StoredSample> out;
+    samples_to_store(decode_datagram(b.build()), f.last_ms + 500, out, f.stats);
+    f.store.write(out);
+    CHECK(domains("10.0.0.1").empty());
+    CHECK(domains("10.0.0.2") == std::set<std::string>{"vm-001-01", "vm-002-01"});
+}

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -77,6 +78,10 @@ struct CurrentHost {
     int64_t descr_ts = 0;
     uint32_t descr_newer = 0;
     bool has_descr = false;
+    // The hostname the answers show: from the description, while there is one.
+    std::string_view described() const {
+        return has_descr && descr_newer < kDescrLookback ? std::string_view(hostname) : std::string_view();
+    }
 };
 
 // What a VM's answers show of it as text, rendered (JSON-escaped) once when its agent or uuid
@@ -119,7 +124,12 @@ public:
     std::vector<VmPtr> vms() const;      // sorted by name bytes
     std::vector<VmPtr> vms_on(const Address& agent) const;  // whose newest sample came from it, by name
     HostPtr host(const Address& agent) const;               // null when not held
+    std::vector<Address> vm_agents() const;  // every agent some VM's newest sample came from
     size_t size() const;                 // entries held (hosts + VMs)
+    // virt.description's array, without its brackets: every VM's description object, by name,
+    // comma-separated. Rendered again only after a VM came, went, moved or changed its uuid
+    // (its VmText changed), so most calls copy one string.
+    std::shared_ptr<const std::string> vm_descriptions() const;
 
 private:
     template <class E>
@@ -143,6 +153,10 @@ private:
     Table<CurrentHost> hosts_;
     Table<CurrentVm> vms_;
     std::unordered_map<std::string, std::vector<Slot<CurrentVm>*>> on_host_;  // agent raw → by name
+    uint64_t vm_texts_ = 0;  // under mu_: changes whenever a VM's VmText does (or a VM comes or goes)
+    mutable std::mutex cache_mu_;  // guards the two below (after mu_, never before)
+    mutable std::shared_ptr<const std::string> vm_descriptions_;
+    mutable uint64_t vm_descriptions_of_ = UINT64_MAX;  // the vm_texts_ they were rendered at
 };
 
 }  // namespace sfm

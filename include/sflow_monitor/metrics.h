@@ -8,10 +8,10 @@
 //    metrics (collector_metrics.h); this file is the exporter that serves them.
 //  - No exposition timestamps: Prometheus stamps each scrape itself, so its staleness handling
 //    works. A host or VM whose newest sample is older than 3 polling intervals is left out.
-//  - Which VMs run on which hypervisor is indexed for at most ExporterOptions::index_ms (an
-//    agent the index does not hold yet makes it rebuild, at most once a second; one thread
-//    rebuilds while the others use the index they have): a VM that moved shows under its new
-//    hypervisor within that time, and never under two (each VM's newest sample is checked).
+//  - Which VMs run on which hypervisor, and the hosts and their hostnames, come from the
+//    store's current state in memory (current.h): a VM that moved shows under its new
+//    hypervisor as soon as the sample that says so is committed, and never under two (each
+//    VM's newest sample is checked).
 //  - Thread-safe: any number of workers may call get() at once.
 #pragma once
 
@@ -30,7 +30,6 @@ namespace sfm {
 
 struct ExporterOptions {
     int64_t retention_ms = 7 * 86400000LL;  // agents heard within it get a last-seen series
-    int64_t index_ms = 5000;                // the VM-to-hypervisor index is rebuilt this often
 };
 
 struct MetricsReply {
