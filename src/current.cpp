@@ -119,24 +119,34 @@ void add_vm_sample(CurrentVm& e, const SampleMeta& m, std::string_view raw) {
 
 template <class E>
 Current::Slot<E>* Current::Table<E>::find(std::string_view name) const {
-    auto it = by_name.find(std::string(name));
+    auto it = by_name.find(name);
     return it == by_name.end() ? nullptr : it->second.get();
 }
 
 template <class E>
 Current::Slot<E>* Current::Table<E>::insert(std::string name, std::string order) {
     auto slot = std::make_unique<Slot<E>>();
+    slot->name = std::move(name);
     slot->order = std::move(order);
     Slot<E>* p = slot.get();
-    by_name.emplace(std::move(name), std::move(slot));
-    auto at = std::lower_bound(sorted.begin(), sorted.end(), p,
-                               [](const Slot<E>* a, const Slot<E>* b) { return a->order < b->order; });
-    sorted.insert(at, p);
+    by_name.emplace(std::string_view(p->name), std::move(slot));
+    pending.push_back(p);
     return p;
 }
 
 template <class E>
-void Current::Table<E>::erase(const std::string& name) {
+void Current::Table<E>::settle() {
+    if (pending.empty()) return;
+    auto less = [](const Slot<E>* a, const Slot<E>* b) { return a->order < b->order; };
+    std::sort(pending.begin(), pending.end(), less);
+    size_t old = sorted.size();
+    sorted.insert(sorted.end(), pending.begin(), pending.end());
+    std::inplace_merge(sorted.begin(), sorted.begin() + std::ptrdiff_t(old), sorted.end(), less);
+    pending.clear();
+}
+
+template <class E>
+void Current::Table<E>::erase(std::string_view name) {
     auto it = by_name.find(name);
     if (it == by_name.end()) return;
     Slot<E>* p = it->second.get();
@@ -167,57 +177,72 @@ void Current::unplace_vm_from(const std::string& agent, Slot<CurrentVm>* slot) {
 // ---- the writer ----------------------------------------------------------------------------
 
 void Current::apply(const SampleBatch& batch) {
-    // Working copies of the entries this batch touches (the writer alone changes the tables,
-    // so it reads them without the lock), published together under it at the end.
-    std::unordered_map<std::string_view, CurrentHost> hosts;
-    std::unordered_map<std::string_view, CurrentVm> vms;
+    // Each entity the batch touches gets a working copy of its entry (slot->work: the writer
+    // alone changes the tables, so it reads them without the lock), changed sample by sample;
+    // then all are published together under the lock. A new entity's slot is made under it.
+    std::vector<Slot<CurrentHost>*> hosts;
+    std::vector<Slot<CurrentVm>*> vms;
     for (size_t i = 0; i < batch.size(); ++i) {
         SampleView s = batch[i];
         std::string_view name = s.name.substr(0, store_format::kMaxNameLen);
         if (s.kind == Entity::host) {
-            auto [it, fresh] = hosts.try_emplace(name);
-            CurrentHost& e = it->second;
-            if (fresh) {
-                if (Slot<CurrentHost>* slot = hosts_.find(name)) {
-                    e = *slot->entry;
-                } else {
-                    e.name.assign(name);
-                    e.ip = Address::from_raw(name).text();
+            Slot<CurrentHost>* slot = hosts_.find(name);
+            if (!slot) {
+                std::unique_lock<std::shared_mutex> lock(mu_);
+                slot = hosts_.insert(std::string(name), Address::from_raw(name).text());
+            }
+            if (!slot->work) {
+                slot->work = slot->entry ? std::make_unique<CurrentHost>(*slot->entry) : std::make_unique<CurrentHost>();
+                if (!slot->entry) {
+                    slot->work->name = slot->name;
+                    slot->work->ip = slot->order;
                 }
+                hosts.push_back(slot);
             }
-            add_host_sample(e, s.meta, s.records_raw);
+            add_host_sample(*slot->work, s.meta, s.records_raw);
         } else if (s.kind == Entity::vm) {
-            auto [it, fresh] = vms.try_emplace(name);
-            CurrentVm& e = it->second;
-            if (fresh) {
-                if (Slot<CurrentVm>* slot = vms_.find(name)) e = *slot->entry;
-                else e.name.assign(name);
+            Slot<CurrentVm>* slot = vms_.find(name);
+            if (!slot) {
+                std::unique_lock<std::shared_mutex> lock(mu_);
+                slot = vms_.insert(std::string(name), std::string(name));
             }
-            add_vm_sample(e, s.meta, s.records_raw);
+            if (!slot->work) {
+                slot->work = slot->entry ? std::make_unique<CurrentVm>(*slot->entry) : std::make_unique<CurrentVm>();
+                if (!slot->entry) slot->work->name = slot->name;
+                vms.push_back(slot);
+            }
+            add_vm_sample(*slot->work, s.meta, s.records_raw);
         }
     }
     std::vector<std::shared_ptr<const CurrentHost>> new_hosts;
     std::vector<std::shared_ptr<const CurrentVm>> new_vms;
-    for (auto& [n, e] : hosts) new_hosts.push_back(std::make_shared<const CurrentHost>(std::move(e)));
-    for (auto& [n, e] : vms) new_vms.push_back(std::make_shared<const CurrentVm>(std::move(e)));
-    std::vector<std::shared_ptr<const void>> old;  // freed after the lock
-    old.reserve(new_hosts.size() + new_vms.size());
-    std::unique_lock<std::shared_mutex> lock(mu_);
-    for (auto& e : new_hosts) {
-        Slot<CurrentHost>* slot = hosts_.find(e->name);
-        if (!slot) slot = hosts_.insert(e->name, e->ip);
-        old.push_back(std::move(slot->entry));
-        slot->entry = std::move(e);
+    new_hosts.reserve(hosts.size());
+    new_vms.reserve(vms.size());
+    for (Slot<CurrentHost>* slot : hosts) {
+        new_hosts.push_back(std::make_shared<const CurrentHost>(std::move(*slot->work)));
+        slot->work.reset();
     }
-    for (auto& e : new_vms) {
-        Slot<CurrentVm>* slot = vms_.find(e->name);
-        if (!slot) slot = vms_.insert(e->name, e->name);
+    for (Slot<CurrentVm>* slot : vms) {
+        new_vms.push_back(std::make_shared<const CurrentVm>(std::move(*slot->work)));
+        slot->work.reset();
+    }
+    std::vector<std::shared_ptr<const void>> old;  // freed after the lock
+    old.reserve(hosts.size() + vms.size());
+    std::unique_lock<std::shared_mutex> lock(mu_);
+    for (size_t i = 0; i < hosts.size(); ++i) {
+        old.push_back(std::move(hosts[i]->entry));
+        hosts[i]->entry = std::move(new_hosts[i]);
+    }
+    for (size_t i = 0; i < vms.size(); ++i) {
+        Slot<CurrentVm>* slot = vms[i];
         std::shared_ptr<const CurrentVm> before = std::move(slot->entry);
-        slot->entry = std::move(e);
+        slot->entry = std::move(new_vms[i]);
         if (!before || before->text != slot->entry->text) ++vm_texts_;
         place_vm(slot, before.get());
         old.push_back(std::move(before));
     }
+    hosts_.settle();
+    vms_.settle();
     lock.unlock();
 }
 
@@ -329,6 +354,8 @@ void Current::rebuild(const Store& store) {
         slot->entry = std::move(e);
         place_vm(slot, nullptr);
     }
+    hosts_.settle();
+    vms_.settle();
 }
 
 // ---- readers -------------------------------------------------------------------------------
@@ -401,7 +428,7 @@ std::vector<Address> Current::vm_agents() const {
 
 size_t Current::size() const {
     std::shared_lock<std::shared_mutex> lock(mu_);
-    return hosts_.by_name.size() + vms_.by_name.size();
+    return hosts_.sorted.size() + vms_.sorted.size();
 }
 
 }  // namespace sfm

@@ -134,16 +134,22 @@ public:
 private:
     template <class E>
     struct Slot {
+        std::string name;   // as the store keys it (by_name's key views it)
         std::string order;  // the sort key: host_ip text, or the VM's name
-        std::shared_ptr<const E> entry;
+        std::shared_ptr<const E> entry;  // null until its first batch is published
+        std::unique_ptr<E> work;  // the writer's: the entry a batch is changing, until published
     };
     template <class E>
     struct Table {
-        std::unordered_map<std::string, std::unique_ptr<Slot<E>>> by_name;  // store name → slot
+        std::unordered_map<std::string_view, std::unique_ptr<Slot<E>>> by_name;  // store name → slot
         std::vector<Slot<E>*> sorted;                                       // by Slot::order
+        std::vector<Slot<E>*> pending;  // inserted, not yet in `sorted` (settle())
         Slot<E>* find(std::string_view name) const;
+        // A new slot: in `sorted` after settle(), which merges all those inserted since in
+        // one pass (thousands of new entities in one batch cost a sort, not a shift each).
         Slot<E>* insert(std::string name, std::string order);
-        void erase(const std::string& name);
+        void settle();
+        void erase(std::string_view name);
     };
     // The host→VMs index (on_host_): slot's VM under the agent of its newest sample.
     void place_vm(Slot<CurrentVm>* slot, const CurrentVm* before);
