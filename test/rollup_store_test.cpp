@@ -208,6 +208,25 @@ TEST_CASE("with the raw samples purged, the roll-ups give the answers the raw sa
     }
 }
 
+TEST_CASE("with the older raw samples purged, roll-ups and the raw samples left give the answers all raw samples gave") {
+    Fixture f;
+    std::vector<Query> qs = queries(f.end, true);
+    std::vector<std::string> before;
+    for (const Query& q : qs) before.push_back(f.raw.handle(Fixture::body(q.method, q.who, q.params), 1'000'000'000).body);
+    uint64_t all = f.store.stats().samples;
+    // raw samples before a time inside a 5-minute bucket go: the 5-minute roll-ups serve up to
+    // that bucket's end, the raw samples after it; the 1-hour ones serve everywhere
+    f.store.purge(kStart + 3 * 3600000 + 123457 + 86400000LL);
+    uint64_t left = f.store.stats().samples;
+    CHECK(left > all / 3);
+    CHECK(left < all * 2 / 3);
+    for (size_t i = 0; i < qs.size(); ++i) {
+        std::string b = Fixture::body(qs[i].method, qs[i].who, qs[i].params);
+        INFO(b);
+        CHECK(f.rollups.handle(b, 1'000'000'000).body == before[i]);
+    }
+}
+
 TEST_CASE("a roll-up pass killed with SIGKILL loses and doubles no bucket: finished afterwards, it answers as the raw samples") {
     TempDir dir;
     StoreOptions so{dir / "db", 256 << 20, 3650 * 86400000LL, 3650 * 86400000LL};
