@@ -220,8 +220,9 @@ def finished(stack):
 
 def compaction_idle(stack, want=0, timeout=600):
     """Waits until the service's compaction (store.compacted_samples, when it has one) has
-    reached `want` samples and stood still for 3 s, so that a measurement does not share the
-    CPU with it; returns the store's figures then."""
+    reached `want` samples and stood still for 3 s (or, short of `want`, for 15 s: what is left
+    is not old enough or too little for a chunk), so that a measurement does not share the CPU
+    with it; returns the store's figures then."""
     last = {"n": None, "since": time.monotonic()}
 
     def idle():
@@ -229,7 +230,8 @@ def compaction_idle(stack, want=0, timeout=600):
         n = st.get("compacted_samples")
         if n != last["n"]:
             last["n"], last["since"] = n, time.monotonic()
-        return st if n is None or (n >= want and time.monotonic() - last["since"] >= 3) else None
+        still = time.monotonic() - last["since"]
+        return st if n is None or (still >= 3 and n >= want) or (still >= 15 and n > 0) else None
     try:
         return wait_until(idle, "compaction to finish", timeout=timeout, interval=0.5)
     except AssertionError as e:
@@ -681,8 +683,29 @@ def fair_phase(r):
 STEPPED_HOSTS, STEPPED_VMS, STEPPED_INTERVAL_MS, STEPPED_STEPS = 1, 4, 20000, 300
 
 
+def compact_now(stack, samples):
+    """Restarts the service with compact-after 1s (a pass every second) and waits until
+    compaction has run over at least 90% of `samples` and stands still; the store's figures."""
+    stack.stop_service()
+    stack.options["compact-after"] = "1s"
+    stack.start_service()
+    return compaction_idle(stack, want=samples * 9 // 10, timeout=300)
+
+
+def stepped_run(stack, body):
+    """wrk -c1 through nginx, then the handler alone (bench-api) with the service stopped."""
+    settle_disk()
+    wrk(stack, body, 2, conns=1, threads=1)  # warm-up
+    out = {"nginx": wrk(stack, body, STEP_S, conns=1, threads=1)}
+    stack.stop_service()
+    out["handler_us"] = bench_api(stack.data_dir, body, 50)
+    return out
+
+
 def stepped_phase(r):
-    """host.cpu of one host polled every 20 s over 7 days, in 300 steps, with derive."""
+    """host.cpu of one host polled every 20 s over 7 days, in 300 steps, with derive: on the
+    raw samples, then (when the service compacts) on the compacted store."""
+    compacts = has_option("compact-after")
     end_ms = int(time.time() * 1000) // 1000 * 1000
     samples = STEPPED_HOSTS * (STEPPED_VMS + 1) * (7 * DAY_MS // STEPPED_INTERVAL_MS)
     step = 7 * DAY_MS // STEPPED_STEPS
@@ -690,20 +713,23 @@ def stepped_phase(r):
                             "derive": True})
     log("stepped: 7 days of one host every 20 s, %d steps" % STEPPED_STEPS)
     out = {"samples": samples, "steps": STEPPED_STEPS, "step_ms": step, "interval_ms": STEPPED_INTERVAL_MS}
+    more = {"compact-after": "3650d"} if compacts else {}
     stack = started(lambda: FilledServiceStack(1024, samples, STEPPED_HOSTS, STEPPED_VMS, STEPPED_INTERVAL_MS,
-                                               end_ms, ["--history"]))
+                                               end_ms, ["--history"], **more))
     try:
         out["fill"] = stack.fill_line
-        compaction_idle(stack)
         status, _, payload = stack.http(body.encode())
         resp = json.loads(payload)
         assert status == 200 and "result" in resp, payload[:300]
         out["records"], out["bytes"] = len(resp["result"]), len(payload)
-        settle_disk()
-        wrk(stack, body, 2, conns=1, threads=1)  # warm-up
-        out["nginx"] = wrk(stack, body, STEP_S, conns=1, threads=1)
-        stack.stop()
-        out["handler_us"] = bench_api(stack.data_dir, body, 50)
+        out.update(stepped_run(stack, body))
+        out["compacted"] = None
+        if compacts:
+            st = compact_now(stack, samples)
+            status, _, again = stack.http(body.encode())
+            assert again == payload, "the answer changed with compaction"
+            out["compacted"] = stepped_run(stack, body)
+            out["compacted"]["compacted_samples"] = st.get("compacted_samples")
     finally:
         finished(stack)
     r["stepped"] = out
@@ -712,7 +738,7 @@ def stepped_phase(r):
 def bytes_store(kind, hosts, vms, rounds, compacts):
     """A store of `rounds` polls 20 s apart (sflow-gen's history: counters move as they do),
     ending a day ago: its used bytes per sample with compaction held off, then (when the
-    service compacts) after compaction has run over all of it."""
+    service compacts) after compaction has run over it."""
     samples = hosts * (vms + 1) * rounds
     end_ms = int(time.time() * 1000) - DAY_MS
     more = {"compact-after": "3650d"} if compacts else {}
@@ -722,10 +748,7 @@ def bytes_store(kind, hosts, vms, rounds, compacts):
         st = stack.stats()["store"]
         out["samples"], out["used_bytes"] = st["samples"], st["used_bytes"]
         if compacts:
-            stack.stop_service()
-            del stack.options["compact-after"]  # the default: everything here is older
-            stack.start_service()
-            st = compaction_idle(stack, want=samples * 9 // 10)
+            st = compact_now(stack, samples)
             out["after_samples"], out["after_used_bytes"] = st["samples"], st["used_bytes"]
             out["compacted"] = st.get("compacted_samples")
     finally:

@@ -270,6 +270,12 @@ def stepped_rows(s, L):
              "p99 %.2f ms, %.0f requests/s; the handler alone (bench-api) %.2f ms." % (
                  s["interval_ms"] / 1000, s["steps"], s["samples"], s["records"], s["bytes"], n["p50"], n["p99"],
                  n["rps"], s["handler_us"] / 1000))
+    c = s.get("compacted")
+    if c:
+        L.append("The same store compacted (%s samples, the same answer): through nginx p50 %.2f ms, p99 %.2f ms, "
+                 "%.0f requests/s; the handler alone %.2f ms." % (
+                     c["compacted_samples"], c["nginx"]["p50"], c["nginx"]["p99"], c["nginx"]["rps"],
+                     c["handler_us"] / 1000))
 
 
 def cluster_rows(c, L):
@@ -323,9 +329,12 @@ def issue14_goals(r):
             rows.append((name, None, "this build does not compact") if after is None else
                         (name, after <= goal, "%.0f bytes" % after))
     if "stepped" in r:
-        p50 = r["stepped"]["nginx"]["p50"]
-        rows.append(("7-day 300-step host.cpu derive query <= %d ms through nginx" % STEPPED_MS_GOAL,
-                     p50 <= STEPPED_MS_GOAL, "%.2f ms (p50)" % p50))
+        s = r["stepped"]
+        for what, ph in (("raw samples", s), ("compacted", s.get("compacted"))):
+            if ph:
+                p50 = ph["nginx"]["p50"]
+                rows.append(("7-day 300-step host.cpu derive query <= %d ms through nginx (%s)" % (
+                    STEPPED_MS_GOAL, what), p50 <= STEPPED_MS_GOAL, "%.2f ms (p50)" % p50))
     if "cluster" in r:
         c = r["cluster"]
         ms = c["handler_us"] / 1000
