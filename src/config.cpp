@@ -99,6 +99,12 @@ std::vector<ConfigOption> make_table() {
              c.rollup_retention_ms = in_range<int64_t>(parse_duration_ms(v), 1000, INT64_MAX / 4, v,
                                                        "a duration of at least 1s");
          }},
+        {"compact-after", "10m",
+         "samples older than this are rewritten into compressed chunks (e.g. 10m, 1h, 0: as soon as stored)",
+         false,
+         [](C& c, S v) {
+             c.compact_after_ms = in_range<int64_t>(parse_duration_ms(v), 0, INT64_MAX / 4, v, "a duration");
+         }},
         {"udp-listen", "0.0.0.0", "address for sFlow datagrams (:: for IPv6 and IPv4)", false,
          [](C& c, S v) {
              if (!Address::parse(v)) bad(v, "an IPv4 or IPv6 address");
@@ -320,6 +326,7 @@ IngestOptions ingest_options(const Config& c) {
     o.port = c.udp_port;
     o.rcvbuf_bytes = c.udp_rcvbuf;
     o.flush_ms = c.flush_ms;
+    o.compact_after_ms = c.compact_after_ms;
     o.backlog_bytes = c.backlog_bytes;
     o.allow = c.allow_agent;
     o.require_source_match = c.require_source_match;

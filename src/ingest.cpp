@@ -168,6 +168,9 @@ void Ingest::start() {
     StoreWriterOptions wo;
     wo.backlog_bytes = s.opts.backlog_bytes;
     wo.purge_every_ms = s.opts.purge_every_ms;
+    wo.compact_after_ms = s.opts.compact_after_ms;
+    // samples wait up to flush-ms in the receiver: keep the cutoff behind what may still come
+    wo.compact_margin_ms = 2 * int64_t(s.opts.flush_ms);
     wo.test_fault = s.opts.test_fault == "writer";
     s.writer.emplace(wo, s.store, s.stats, [&s] { s.fail(); });
     s.writer->start();

@@ -238,6 +238,10 @@ void collector_stats(const Call& c, JsonWriter& w) {
     w.member("entities", st.entities);
     w.member("oldest_ms", uint64_t(st.oldest_ms));
     w.member("purged_for_space", st.purged_for_space);
+    w.member("compacted_samples", st.compacted_samples);
+    w.member("compaction_runs", st.compaction_runs);
+    w.member("last_compaction_ms", st.last_compaction_ms ? std::optional<uint64_t>(st.last_compaction_ms) : std::nullopt);
+    w.member("last_compaction_duration_ms", uint64_t(st.last_compaction_duration_ms));
     // How long raw samples last at today's rate: the map's share below the size purge over
     // (bytes per sample × samples per day), and that or retention, whichever is shorter.
     std::optional<double> per_sample, per_day = s.stored_per_day(c.now_ms), map_days;

@@ -160,11 +160,29 @@ std::optional<EntityInfo> decode_entity_value(Entity kind, std::string_view key_
 // ---- sample values -------------------------------------------------------------------------
 
 bool is_block(std::string_view v) { return v.size() >= kBlockHead && v[kBlockFlagAt] == kBlockFlag; }
+bool is_chunk(std::string_view v) { return v.size() >= kBlockHead && v[kBlockFlagAt] == kChunkFlag; }
+bool is_sealed(std::string_view v) { return is_chunk(v) && v[kChunkSealedAt] == 1; }
 
-uint64_t samples_in(std::string_view v) { return is_block(v) ? get_be(v.data() + kMetaSize, 4) : 1; }
+uint64_t samples_in(std::string_view v) {
+    return is_block(v) || is_chunk(v) ? get_be(v.data() + kMetaSize, 4) : 1;
+}
 
 int64_t newest_in(std::string_view v, int64_t key_ts) {
-    return is_block(v) ? int64_t(get_be(v.data(), kTsSize)) : key_ts;
+    return is_block(v) || is_chunk(v) ? int64_t(get_be(v.data(), kTsSize)) : key_ts;
+}
+
+std::string encode_chunk_value(const std::vector<chunk::Item>& samples, bool sealed) {
+    std::string v(kBlockHead, '\0');
+    write_block_head(v.data(), samples.empty() ? 0 : samples.back().ts, samples.size());
+    v[kBlockFlagAt] = kChunkFlag;
+    v[kChunkSealedAt] = sealed ? 1 : 0;
+    chunk::encode(samples, v);
+    return v;
+}
+
+bool decode_chunk_value(std::string_view v, std::string& buf, std::vector<chunk::Item>& items) {
+    if (!is_chunk(v) || !chunk::decode(v.substr(kBlockHead), buf, items)) return false;
+    return items.size() == samples_in(v);
 }
 
 void write_block_head(char* p, int64_t newest_ts, size_t count) {
@@ -178,21 +196,72 @@ Cut cut_value(std::string_view v, int64_t key_ts, int64_t cutoff) {
     struct Kept {
         SampleMeta meta;
         std::string_view records_raw;
+        const char* meta_bytes;
     };
     std::vector<Kept> keep;
     Cut cut;
+    std::string hold;  // a chunk's samples
     each_sample(v, key_ts, [&](int64_t ts, const char* meta, std::string_view records) {
-        if (ts >= cutoff) keep.push_back({decode_meta(meta, ts), records});
+        if (ts >= cutoff) keep.push_back({decode_meta(meta, ts), records, meta});
         else ++cut.dropped;
-    });
+    }, &hold);
     cut.kept = keep.size();
     cut.key_ts = keep.empty() ? key_ts : keep[0].meta.ts_ms;
-    if (!keep.empty()) {
+    if (keep.size() > 1 && is_chunk(v)) {  // a chunk stays a chunk, with a new head
+        std::vector<chunk::Item> items;
+        for (const Kept& k : keep)
+            items.push_back({k.meta.ts_ms, std::string_view(k.meta_bytes, kMetaSize + k.records_raw.size())});
+        cut.value = encode_chunk_value(items, is_sealed(v));
+    } else if (!keep.empty()) {
         auto at = [&](size_t j) -> const Kept& { return keep[j]; };
         cut.value.resize(value_size(keep.size(), at));
         write_value(cut.value.data(), keep.size(), at);
     }
     return cut;
+}
+
+// ---- compaction ------------------------------------------------------------------------------
+
+namespace {
+
+// Bytes of LMDB pages a value of this size takes as an overflow value (its 16-byte page
+// header first), and the part of them it fills.
+size_t overflow_pages(size_t bytes) { return (bytes + 16 + kPageSize - 1) / kPageSize; }
+
+}  // namespace
+
+std::vector<NewChunk> make_chunks(const std::vector<chunk::Item>& samples) {
+    std::vector<NewChunk> out;
+    auto emit = [&](size_t from, size_t to, bool sealed) {
+        std::vector<chunk::Item> part(samples.begin() + long(from), samples.begin() + long(to));
+        out.push_back({samples[from].ts, encode_chunk_value(part, sealed), to - from});
+    };
+    for (size_t i = 0; i < samples.size();) {
+        size_t j = i;
+        while (j < samples.size() && j - i < kMaxChunkSamples && samples[j].ts - samples[i].ts <= kMaxChunkSpanMs) ++j;
+        if (j == samples.size()) {  // the newest: open, later samples may join it
+            emit(i, j, false);
+            break;
+        }
+        emit(i, j, true);
+        // A sealed chunk that spills a little into one more overflow page gives up samples to
+        // the next chunk so that it fits one page less (a page is ~100 samples' worth of
+        // VM chunk: the waste would cost more than the head of one more chunk).
+        size_t pages = overflow_pages(out.back().value.size());
+        for (int tries = 0; pages >= 2 && tries < 4; ++tries) {
+            size_t size = out.back().value.size(), fit = (pages - 1) * kPageSize - 16;
+            if (size <= fit || double(size + 16) > 0.9 * double(pages * kPageSize)) break;
+            size_t n = out.back().count;
+            size_t less = std::max<size_t>(1, size_t(double(n) * double(fit) / double(size) * 0.98));
+            if (less >= n) less = n - 1;
+            if (less == 0) break;
+            out.pop_back();
+            j = i + less;
+            emit(i, j, true);
+        }
+        i = j;
+    }
+    return out;
 }
 
 // ---- reading a window ----------------------------------------------------------------------
@@ -213,6 +282,14 @@ bool WindowGather::wants(int64_t kts) const {
 void WindowGather::add(std::string_view value, int64_t key_ts) {
     auto worse = [&](int64_t a, int64_t b) { return newest_first_ ? a > b : a < b; };
     uint32_t j = 0;
+    std::string* hold = nullptr;
+    if (is_chunk(value)) {
+        if (newest_in(value, key_ts) <= after_ || key_ts > upto_) {  // nothing for the window
+            rank_ += newest_first_ ? -1 : 1;
+            return;
+        }
+        hold = &decoded_.emplace_back();
+    }
     each_sample(value, key_ts, [&](int64_t ts, const char* meta, std::string_view rec) {
         if (ts > after_ && ts <= upto_) {
             hits_.push_back({ts, rank_, j, meta, rec});
@@ -226,7 +303,7 @@ void WindowGather::add(std::string_view value, int64_t key_ts) {
             }
         }
         ++j;
-    });
+    }, hold);
     rank_ += newest_first_ ? -1 : 1;  // walking back: earlier keys rank lower
 }
 

@@ -114,8 +114,10 @@ void StoreWriter::loop() {
             std::unique_lock<std::mutex> lock(mu_);
             busy_ = false;
             cv_.notify_all();  // the receiver may be waiting for an idle writer (stop)
-            // roll-ups left behind: go on with them as soon as no batch waits
-            cv_.wait_for(lock, std::chrono::milliseconds(rollup_.behind() ? 0 : 500), [&] { return !handoff_.empty() || stopping_; });
+            // roll-ups left behind or a compaction pass in progress: go on with them as soon as
+            // no batch waits
+            cv_.wait_for(lock, std::chrono::milliseconds(rollup_.behind() || compacting_ ? 0 : 500),
+                         [&] { return !handoff_.empty() || stopping_; });
             if (handoff_.empty() && stopping_) return;
             batch.swap(handoff_);
             busy_ = !batch.empty();
@@ -125,6 +127,7 @@ void StoreWriter::loop() {
         int64_t now = now_ms();
         maybe_purge(now);
         roll_up(now);
+        maybe_compact(now);
     }
 }
 
@@ -134,6 +137,22 @@ void StoreWriter::roll_up(int64_t now) {
     } catch (const std::exception& e) {
         ++stats_.store_errors;
         log_error("roll-ups: %s", e.what());
+    }
+}
+
+// One transaction of a compaction pass per turn of the loop, so that batches go in between.
+// A pass starts every compact_after / 2 (at least 1 s, at most 5 min apart).
+void StoreWriter::maybe_compact(int64_t now) {
+    int64_t every = std::clamp<int64_t>(opts_.compact_after_ms / 2, 1000, 300000);
+    if (!compacting_ && now - last_compact_ms_ < every) return;
+    if (!compacting_) last_compact_ms_ = now;
+    try {
+        CompactStep step = store_.compact_step(now - std::max(opts_.compact_after_ms, opts_.compact_margin_ms));
+        compacting_ = !step.done;
+    } catch (const std::exception& e) {
+        compacting_ = false;
+        ++stats_.store_errors;
+        log_error("compaction: %s", e.what());
     }
 }
 

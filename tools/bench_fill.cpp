@@ -3,14 +3,17 @@
 // for every earlier round with Store::write in large batches, one round every --interval-ms,
 // the newest at --end-ms. The service must not have the store open while this runs.
 //   bench-fill --dir DIR --samples N [--hosts H] [--vms M] [--interval-ms I] [--end-ms T]
-//              [--batch B] [--map-size MiB] [--history [--migrate]]
+//              [--batch B] [--map-size MiB] [--history [--migrate]] [--compact]
 // With --history, sflow-gen's rounds are written as generated instead (counters rising, gauges
 // moving, with --migrate a VM moving host half-way), each at its own time: a store that looks
 // lived-in, for the console's test and screenshots (small stores only: generated in memory).
+// With --compact, every sample is then compacted (Store::compact_step, as the service does
+// between batches) and a second line says what that did to the store's used bytes.
 // Prints one line: "filled DIR: N samples, R rounds of S, newest at T, in X s".
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -66,7 +69,7 @@ int main(int argc, char** argv) {
     std::string dir;
     uint64_t samples = 1000000, batch = 100000, map_mib = 1024;
     uint32_t hosts = 100, vms = 10;
-    bool lived_in = false, migrate = false;
+    bool lived_in = false, migrate = false, compact = false;
     int64_t interval_ms = 30000, end_ms = now_ms();
     po::options_description desc("usage: bench-fill [OPTIONS]\nOptions");
     desc.add_options()
@@ -80,7 +83,8 @@ int main(int argc, char** argv) {
         ("batch", po::value(&batch)->default_value(batch), "samples per write transaction")
         ("map-size", po::value(&map_mib)->default_value(map_mib), "LMDB map size, MiB")
         ("history", po::bool_switch(&lived_in), "every round as sflow-gen makes it, not one round repeated")
-        ("migrate", po::bool_switch(&migrate), "with --history: VM 1 of host 1 moves to host 2 half-way");
+        ("migrate", po::bool_switch(&migrate), "with --history: VM 1 of host 1 moves to host 2 half-way")
+        ("compact", po::bool_switch(&compact), "then compact every sample; print used bytes per sample before and after");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -129,6 +133,23 @@ int main(int argc, char** argv) {
         std::printf("filled %s: %llu samples, %llu rounds of %zu, newest at %lld, in %.1f s\n", dir.c_str(),
                     (unsigned long long)(rounds * round.size()), (unsigned long long)rounds, round.size(),
                     (long long)end_ms, secs);
+        if (compact) {
+            // used bytes ÷ samples, as collector.stats' store.bytes_per_sample
+            StoreStats before = store.stats();
+            auto t0 = std::chrono::steady_clock::now();
+            std::clock_t c0 = std::clock();
+            for (CompactStep st; !(st = store.compact_step(end_ms + 1)).done;) {}
+            double cpu = double(std::clock() - c0) / CLOCKS_PER_SEC;
+            double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            StoreStats after = store.stats();
+            std::printf("compacted %llu samples in %.1f s (%.2f us CPU per sample): used bytes %llu -> %llu, "
+                        "%.1f -> %.1f bytes per sample\n",
+                        (unsigned long long)after.compacted_samples, wall,
+                        cpu * 1e6 / double(std::max<uint64_t>(after.compacted_samples, 1)),
+                        (unsigned long long)before.used_bytes, (unsigned long long)after.used_bytes,
+                        double(before.used_bytes) / double(before.samples),
+                        double(after.used_bytes) / double(after.samples));
+        }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench-fill: %s\n", e.what());
         return 1;

@@ -34,6 +34,8 @@ struct IngestOptions {
     size_t max_batch = 100000;       // hand over at this many samples even if more are waiting
     uint64_t backlog_bytes = 256 << 20;  // memory of samples waiting while the writer is busy
     int64_t purge_every_ms = 60000;
+    int64_t compact_after_ms = 600000;  // samples older than this are compacted (a pass at most
+                                        // every compact_after_ms / 2, at least 1 s apart, 5 min at most)
     std::vector<std::string> allow;  // CIDRs; empty = every agent
     bool require_source_match = false;  // agent address must equal the UDP source
     std::function<void()> on_failure;   // called once a thread died (from that thread)

@@ -39,6 +39,7 @@ struct StoreOptions {
     uint64_t map_size = 1ull << 30;
     int64_t retention_ms = 7 * 86400000LL;  // purge() drops samples older than this
     int64_t rollup_retention_ms = 400 * 86400000LL;  // purge() drops roll-ups older than this
+    int64_t compact_after_ms = 600000;      // compact_step() rewrites samples older than this
 };
 
 // The map size of a new store when none is given: half of free_bytes (LMDB's map is address
@@ -129,6 +130,16 @@ struct StoreStats {
     uint64_t rollup_chunks[2] = {0, 0};  // chunks of buckets held per resolution (rollup::kResolutions)
     int64_t rollup_oldest_ms = 0;   // the oldest chunk's start, as the last purge found it; 0: none
     int64_t rollup_retention_ms = 0;
+    // Compaction (compact_step): raw samples rewritten into chunks; passes finished; when the
+    // last pass ended (0: none yet) and the time its transactions took.
+    uint64_t compacted_samples = 0, compaction_runs = 0;
+    int64_t last_compaction_ms = 0, last_compaction_duration_ms = 0;
+};
+
+// What one compact_step() did.
+struct CompactStep {
+    uint64_t samples = 0;  // raw samples rewritten into chunks
+    bool done = true;      // the pass is finished (false: call again)
 };
 
 // A roll-up pass's writes, committed in one transaction (rollup_pass.h): chunks of buckets, each
@@ -161,6 +172,12 @@ public:
     // Writer thread only. Drops samples older than now_ms - retention_ms, in transactions of
     // at most max_per_txn deletions. Returns the number of samples dropped.
     uint64_t purge(int64_t now_ms, size_t max_per_txn = 10000);
+    // Writer thread only. One transaction of a compaction pass: samples older than cutoff_ms
+    // are rewritten, entity by entity, into chunks (docs/storage.md), at most max_samples of
+    // them and max_entities entities looked at per call. A pass starts with the call after
+    // the one that finished the last (its cutoff is the one given then) and resumes where
+    // the last call stopped.
+    CompactStep compact_step(int64_t cutoff_ms, size_t max_samples = 5000, size_t max_entities = 2000);
 
     // Samples of one entity with after_ms < ts <= upto_ms, oldest first, at most limit.
     using ScanFn = std::function<void(const SampleMeta&, std::string_view records_raw)>;

@@ -12,11 +12,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "sflow_monitor/chunk.h"
 #include "sflow_monitor/store.h"
 
 namespace sfm::store_format {
@@ -69,8 +71,9 @@ std::optional<SampleKey> parse_sample_key(std::string_view key);
 // ---- Meta (kMetaSize bytes) ---------------------------------------------------------------
 
 constexpr size_t kMetaSize = 44;
-constexpr size_t kBlockFlagAt = 41;  // the meta's first reserved byte: 0, or kBlockFlag
+constexpr size_t kBlockFlagAt = 41;  // the meta's first reserved byte: 0, kBlockFlag or kChunkFlag
 constexpr char kBlockFlag = 1;
+constexpr char kChunkFlag = 2;
 void encode_meta(char* p, const SampleMeta& m);  // writes kMetaSize bytes
 SampleMeta decode_meta(const char* p, int64_t ts_ms);
 
@@ -83,9 +86,11 @@ std::optional<int64_t> entity_value_ts(std::string_view v);
 // nullopt when the value is too short to be an entity value.
 std::optional<EntityInfo> decode_entity_value(Entity kind, std::string_view key_name, std::string_view v);
 
-// ---- Sample value: one sample (meta | records) or a block ---------------------------------
+// ---- Sample value: one sample (meta | records), a block, or a chunk ------------------------
 //   block  [0,8) newest ts_ms | [kBlockFlagAt] = kBlockFlag | [44,48) count |
 //          count x ( ts_ms 8 | records length 4 | meta | records ), oldest first
+//   chunk  [0,8) newest ts_ms | [kBlockFlagAt] = kChunkFlag | [42] 1: sealed | [44,48) count |
+//          a chunk (chunk.h) of count items: ts_ms, meta | records; in time order
 
 constexpr size_t kBlockHead = kMetaSize + 4;
 constexpr size_t kBlockEntryHead = kTsSize + 4 + kMetaSize;
@@ -94,15 +99,39 @@ constexpr size_t kMaxBlockSamples = 64;
 // scan finds every sample of (after, upto] among keys in (after - kMaxBlockSpanMs, upto].
 constexpr int64_t kMaxBlockSpanMs = 10000;
 
+// Chunks (compacted samples, see docs/storage.md): at most kMaxChunkSamples samples spanning
+// at most kMaxChunkSpanMs. A sealed chunk is not extended by later compactions.
+constexpr size_t kChunkSealedAt = 42;
+constexpr size_t kMaxChunkSamples = 240;
+constexpr int64_t kMaxChunkSpanMs = 3600000;
+
 bool is_block(std::string_view v);
+bool is_chunk(std::string_view v);
+bool is_sealed(std::string_view v);  // a sealed chunk
 uint64_t samples_in(std::string_view v);                 // 1 for a one-sample value
 int64_t newest_in(std::string_view v, int64_t key_ts);  // the newest sample's time
 
+// A chunk value of samples (ts, meta | records), in time order.
+std::string encode_chunk_value(const std::vector<chunk::Item>& samples, bool sealed);
+// The samples of a chunk value, their bytes (meta | records) views into buf; false when it is
+// not one we wrote (items then holds those before the fault).
+bool decode_chunk_value(std::string_view v, std::string& buf, std::vector<chunk::Item>& items);
+
 // Calls f(ts_ms, meta bytes (kMetaSize), records) for each sample of a value whose key says
-// key_ts, oldest first. Stops at the first entry that does not fit in the value.
+// key_ts, oldest first. Stops at the first entry that does not fit in the value. The views
+// are valid during f only, unless `hold` is given: a chunk's samples are decoded into *hold,
+// and stay valid while it is unchanged.
 template <class F>
-void each_sample(std::string_view v, int64_t key_ts, F&& f) {
+void each_sample(std::string_view v, int64_t key_ts, F&& f, std::string* hold = nullptr) {
     if (v.size() < kMetaSize) return;
+    if (is_chunk(v)) {
+        std::string own;
+        std::vector<chunk::Item> items;
+        decode_chunk_value(v, hold ? *hold : own, items);
+        for (const chunk::Item& it : items)
+            if (it.bytes.size() >= kMetaSize) f(it.ts, it.bytes.data(), it.bytes.substr(kMetaSize));
+        return;
+    }
     if (!is_block(v)) return f(key_ts, v.data(), v.substr(kMetaSize));
     uint64_t n = get_be(v.data() + kMetaSize, 4);
     size_t pos = kBlockHead;
@@ -150,9 +179,25 @@ void write_value(char* p, size_t n, At at) {
 struct Cut {
     uint64_t dropped = 0, kept = 0;
     int64_t key_ts = 0;  // the remaining value's key time: its oldest sample's
-    std::string value;   // the plain form for one sample kept, a block for several; empty for none
+    std::string value;   // the plain form for one sample kept, a block (of a block) or a chunk
+                         // (of a chunk) for several; empty for none
 };
 Cut cut_value(std::string_view v, int64_t key_ts, int64_t cutoff);
+
+// ---- Compaction: samples of one entity into chunks ----------------------------------------
+
+// A chunk to write: its key's time (its oldest sample's), its value, how many samples.
+struct NewChunk {
+    int64_t key_ts = 0;
+    std::string value;
+    size_t count = 0;
+};
+// Cuts one entity's samples (ts, meta | records), in time order, into chunk values: each at most
+// kMaxChunkSamples and kMaxChunkSpanMs. A chunk cut by a limit is sealed, and shortened so that
+// it fills LMDB's overflow pages (kPageSize) rather than spilling a little into one more; the
+// last one, which later samples may extend, is not sealed.
+constexpr size_t kPageSize = 4096;  // LMDB's page: the system's page size
+std::vector<NewChunk> make_chunks(const std::vector<chunk::Item>& samples);
 
 // ---- Reading a window ----------------------------------------------------------------------
 
@@ -186,6 +231,7 @@ private:
     bool newest_first_;
     int64_t rank_ = 0;
     std::vector<Hit> hits_;
+    std::deque<std::string> decoded_;  // chunks' samples, which hits_ point into
     std::vector<int64_t> best_;
 };
 

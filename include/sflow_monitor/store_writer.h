@@ -26,6 +26,8 @@ namespace sfm {
 struct StoreWriterOptions {
     uint64_t backlog_bytes = 256 << 20;  // memory of samples waiting while the writer is busy
     int64_t purge_every_ms = 60000;
+    int64_t compact_after_ms = 600000;  // a pass compacts samples older than this (Store::compact_step)
+    int64_t compact_margin_ms = 2000;   // and older than this (the receiver may hold newer ones)
     bool test_fault = false;  // tests only: the thread throws at its first batch
 };
 
@@ -48,6 +50,7 @@ private:
     void write(SampleBatch& batch);
     void maybe_purge(int64_t now);
     void roll_up(int64_t now);
+    void maybe_compact(int64_t now);
 
     StoreWriterOptions opts_;
     Store& store_;
@@ -56,6 +59,8 @@ private:
     std::thread thread_;
     int64_t last_purge_ms_ = 0;  // writer only
     RollupPass rollup_{store_};  // writer only
+    int64_t last_compact_ms_ = 0;  // writer only: when the last pass began
+    bool compacting_ = false;      // writer only: a pass is in progress
     std::mutex mu_;
     std::condition_variable cv_;
     SampleBatch handoff_;
