@@ -3,8 +3,9 @@
 // The bytes it puts and reads are store_format.h's; the layout, section for section:
 // docs/storage.md.
 //
-// Near 500 lines on purpose: this is the whole LMDB side (opening, writing, purging, reading),
-// kept in one file (the roll-ups apart); everything that needs no LMDB is in store_format.cpp.
+// Over 500 lines on purpose: this is the whole LMDB side of the samples (opening, writing,
+// purging, compacting, reading), kept in one file (the roll-ups apart); everything that needs
+// no LMDB is in store_format.cpp and chunk.cpp.
 #include "sflow_monitor/store.h"
 
 #include <sys/stat.h>

@@ -108,7 +108,7 @@ void StoreWriter::write(SampleBatch& batch) {
 
 void StoreWriter::loop() {
     SampleBatch batch;
-    last_purge_ms_ = now_ms();
+    last_purge_ms_ = last_compact_ms_ = now_ms();
     for (;;) {
         {
             std::unique_lock<std::mutex> lock(mu_);

@@ -55,6 +55,7 @@ def every_generated_datagram_is_received():
             want = len(vm_samples(vm, rec))
             wait_until(lambda: len(stack.result(method, {"hostname": vm})) == want,
                        "%d %s records of %s" % (want, method, vm))
+    stack.wait_compacted()  # under compacted_test.py: what follows reads chunks
 
 
 def agents():

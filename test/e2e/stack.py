@@ -191,6 +191,10 @@ class Stack:
 
     def __init__(self, options=None, expected_errors=()):
         self.options = dict(self.DEFAULT_OPTIONS, **(options or {}))
+        # SFM_E2E_COMPACT_AFTER (compacted_test.py): every stack compacts, and a test's
+        # wait_compacted() returns only once every stored sample is in a chunk
+        if os.environ.get("SFM_E2E_COMPACT_AFTER") and "compact-after" not in self.options:
+            self.options["compact-after"] = os.environ["SFM_E2E_COMPACT_AFTER"]
         self.expected_errors = [re.compile(e) for e in expected_errors]
         self.service = None
         self.nginx = None
@@ -381,6 +385,16 @@ class Stack:
         self.send(datagrams)
         wait_until(lambda: self.datagrams_received() >= before + len(datagrams),
                    "%d datagrams to be received" % len(datagrams))
+
+    def wait_compacted(self):
+        """Under SFM_E2E_COMPACT_AFTER: waits until every sample stored has been compacted."""
+        if not os.environ.get("SFM_E2E_COMPACT_AFTER"):
+            return
+
+        def all_compacted():
+            r = self.result("collector.stats")
+            return r["samples_stored"] > 0 and r["store"]["compacted_samples"] == r["samples_stored"]
+        wait_until(all_compacted, "every stored sample to be compacted")
 
     def replay(self, pcap_name):
         self.send_and_wait(read_pcap(testdata(pcap_name)))
