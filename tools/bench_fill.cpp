@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
                     (unsigned long long)(rounds * round.size()), (unsigned long long)rounds, round.size(),
                     (long long)end_ms, secs);
         if (compact) {
-            // used bytes ÷ samples, as collector.stats' store.bytes_per_sample
+            // used bytes ÷ samples, as collector.stats' store.sample_size_bytes
             StoreStats before = store.stats();
             auto t0 = std::chrono::steady_clock::now();
             std::clock_t c0 = std::clock();
