@@ -522,7 +522,8 @@ TEST_CASE("every key of collector.stats names its unit, or is a name, a count or
         "version", "store", "agents", "sub_agents",                            // containers, a name
         "agent", "sub_agent_id", "last_sequence",                              // names, as sent
         "samples", "entities", "purged_for_space", "datagrams", "lost_datagrams",
-        "sequence_resets", "rollup_chunks_5m", "rollup_chunks_1h"};            // counts
+        "sequence_resets", "rollup_chunks_5m", "rollup_chunks_1h", "compacted_samples",
+        "compaction_runs"};                                                    // counts
     CounterNames counters{unitless};
     Stats::fields(f.stats, counters);
     const char* const units[] = {"_pct", "_ms", "_s", "_days", "_per_s", "_per_day", "_bytes", "_ratio"};
