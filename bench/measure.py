@@ -684,9 +684,10 @@ def fair_phase(r):
 # ---- long ranges and bytes per sample (issue 14) ----------------------------------------------
 
 STEPPED_HOSTS, STEPPED_VMS, STEPPED_INTERVAL_MS = 1, 4, 20000
-# issue 14's query: 7 days in 300 steps (2,016,000 ms: not a multiple of 5 minutes, so it reads
-# the raw samples), and the nearest steps a client would pick to read the 5-minute roll-ups
-STEPPED_STEPS = [7 * DAY_MS // 300, "35m"]
+# issue 14's query: 7 days in 300 steps (2,016,000 ms: not a multiple of an hour, so it reads the
+# raw samples), and in 1-hour steps (168), which read the 1-hour roll-ups (docs/api.md: a step of
+# whole 5 minutes reads 5-minute roll-ups only where the raw samples are gone)
+STEPPED_STEPS = [7 * DAY_MS // 300, "1h"]
 
 
 def compact_now(stack, samples):
