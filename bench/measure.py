@@ -751,22 +751,40 @@ def stepped_phase(r):
     r["stepped"] = out
 
 
+def db_bytes(data_dir):
+    """Bytes of pages in use per LMDB database (mdb_stat -a): {'samples': n, 'rollups': n (the
+    roll-up databases), 'other': n}."""
+    text = subprocess.run(["mdb_stat", "-ae", data_dir], check=True, capture_output=True, text=True).stdout
+    psize = int(re.search(r"Page size: (\d+)", text).group(1))
+    out = {"samples": 0, "rollups": 0, "other": 0}
+    for name, block in re.findall(r"Status of (.+)\n((?:  .*\n?)*)", text):
+        pages = sum(int(n) for n in re.findall(r"(?:Branch|Leaf|Overflow) pages: (\d+)", block))
+        key = "samples" if name == "samples" else "rollups" if name.startswith("rollup") else "other"
+        out[key] += pages * psize
+    return out
+
+
 def bytes_store(kind, hosts, vms, rounds, compacts):
     """A store of `rounds` polls 20 s apart (sflow-gen's history: counters move as they do),
-    ending a day ago: its used bytes per sample with compaction held off, then (when the
-    service compacts) after compaction has run over it."""
+    ending a day ago, once the service has built its roll-ups: its used bytes per sample with
+    compaction held off, then (when the service compacts) after compaction has run over it;
+    each time also per database (the samples, the roll-ups), with the service stopped."""
     samples = hosts * (vms + 1) * rounds
     end_ms = int(time.time() * 1000) - DAY_MS
     more = {"compact-after": "3650d"} if compacts else {}
     stack = started(lambda: FilledServiceStack(1024, samples, hosts, vms, 20000, end_ms, ["--history"], **more))
     out = {"kind": kind, "hosts": hosts, "vms": vms, "rounds": rounds}
     try:
-        st = stack.stats()["store"]
+        st = compaction_idle(stack)  # the roll-ups built
         out["samples"], out["used_bytes"] = st["samples"], st["used_bytes"]
+        stack.stop_service()
+        out["dbs"] = db_bytes(stack.data_dir)
         if compacts:
             st = compact_now(stack, samples)
             out["after_samples"], out["after_used_bytes"] = st["samples"], st["used_bytes"]
             out["compacted"] = st.get("compacted_samples")
+            stack.stop_service()
+            out["after_dbs"] = db_bytes(stack.data_dir)
     finally:
         finished(stack)
     return out
