@@ -3,6 +3,10 @@
 
 #include <zstd.h>
 
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <new>
 #include <stdexcept>
 
 namespace sfm::chunk {
@@ -33,6 +37,20 @@ bool get_varint(std::string_view s, size_t& pos, uint64_t& v) {
 uint64_t zigzag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
 int64_t unzigzag(uint64_t v) { return int64_t(v >> 1) ^ -int64_t(v & 1); }
 
+// ---- zstd's contexts: one of each per thread, kept (allocating one costs more than a chunk) --
+
+ZSTD_DCtx* dctx() {
+    thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> c(ZSTD_createDCtx(), ZSTD_freeDCtx);
+    if (!c) throw std::bad_alloc();
+    return c.get();
+}
+
+ZSTD_CCtx* cctx() {
+    thread_local std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> c(ZSTD_createCCtx(), ZSTD_freeCCtx);
+    if (!c) throw std::bad_alloc();
+    return c.get();
+}
+
 // ---- words ----------------------------------------------------------------------------------
 
 size_t words_of(size_t len) { return (len + 3) / 4; }
@@ -43,22 +61,31 @@ void to_words(std::string_view b, std::vector<uint32_t>& w) {
     for (size_t i = 0; i < b.size(); ++i) w[i / 4] |= uint32_t(uint8_t(b[i])) << (8 * (3 - i % 4));
 }
 
-void append_bytes(const std::vector<uint32_t>& w, size_t len, std::string& out) {
-    for (size_t i = 0; i < len; ++i) out.push_back(char(uint8_t(w[i / 4] >> (8 * (3 - i % 4)))));
+// The predictions of every word of an item of w.size() words, into w.
+void predict_all(const std::vector<uint32_t>& p1, const std::vector<uint32_t>& p2, size_t seen,
+                 std::vector<uint32_t>& w) {
+    size_t n = w.size(), n1 = seen >= 1 ? std::min(n, p1.size()) : 0;
+    size_t n2 = seen >= 2 ? std::min(n1, p2.size()) : 0;
+    for (size_t j = 0; j < n2; ++j) w[j] = 2 * p1[j] - p2[j];
+    for (size_t j = n2; j < n1; ++j) w[j] = p1[j];
+    for (size_t j = n1; j < n; ++j) w[j] = 0;
 }
 
-// The prediction of word j from the two items before (p1: the previous, p2: the one before).
-// `seen` counts the items before this one (0, 1, or 2 and more).
-uint32_t predict(const std::vector<uint32_t>& p1, const std::vector<uint32_t>& p2, size_t j, size_t seen) {
-    if (seen == 0 || j >= p1.size()) return 0;
-    if (seen == 1 || j >= p2.size()) return p1[j];
-    return 2 * p1[j] - p2[j];  // modulo 2^32
+// The first len bytes of the words, big-endian, at out.
+void write_words(const std::vector<uint32_t>& w, size_t len, char* out) {
+    size_t full = len / 4;
+    for (size_t j = 0; j < full; ++j) {
+        out[4 * j] = char(uint8_t(w[j] >> 24));
+        out[4 * j + 1] = char(uint8_t(w[j] >> 16));
+        out[4 * j + 2] = char(uint8_t(w[j] >> 8));
+        out[4 * j + 3] = char(uint8_t(w[j]));
+    }
+    for (size_t i = 4 * full; i < len; ++i) out[i] = char(uint8_t(w[i / 4] >> (8 * (3 - i % 4))));
 }
 
 int64_t predict_ts(int64_t t1, int64_t t2, size_t seen) {
     return seen == 0 ? 0 : seen == 1 ? t1 : int64_t(2 * uint64_t(t1) - uint64_t(t2));
 }
-
 
 }  // namespace
 
@@ -68,17 +95,19 @@ void encode(const std::vector<Item>& items, std::string& out, Compressor c) {
     if (total > kMaxRaw) throw std::length_error("chunk: items larger than kMaxRaw");
     std::string plain;
     plain.reserve(total / 2 + items.size() * 4);
-    std::vector<uint32_t> w, p1, p2;
+    std::vector<uint32_t> w, pred, p1, p2;
     int64_t t1 = 0, t2 = 0;
     for (size_t i = 0; i < items.size(); ++i) {
         const Item& it = items[i];
         put_varint(plain, zigzag(int64_t(uint64_t(it.ts) - uint64_t(predict_ts(t1, t2, i)))));
         put_varint(plain, it.bytes.size());
         to_words(it.bytes, w);
+        pred.resize(w.size());
+        predict_all(p1, p2, i, pred);
         // runs: zero differences counted, then one non-zero difference
         size_t zeros = 0;
         for (size_t j = 0; j < w.size(); ++j) {
-            uint32_t d = w[j] - predict(p1, p2, j, i);
+            uint32_t d = w[j] - pred[j];
             if (d == 0) {
                 ++zeros;
                 continue;
@@ -103,7 +132,7 @@ void encode(const std::vector<Item>& items, std::string& out, Compressor c) {
     }
     size_t at = out.size();
     out.resize(at + ZSTD_compressBound(plain.size()));
-    size_t n = ZSTD_compress(out.data() + at, out.size() - at, plain.data(), plain.size(), kZstdLevel);
+    size_t n = ZSTD_compressCCtx(cctx(), out.data() + at, out.size() - at, plain.data(), plain.size(), kZstdLevel);
     if (ZSTD_isError(n)) throw std::runtime_error(std::string("chunk: zstd: ") + ZSTD_getErrorName(n));
     out.resize(at + n);
 }
@@ -115,7 +144,7 @@ uint64_t count(std::string_view chunk) {
     return n;
 }
 
-bool decode(std::string_view chunk, std::string& buf, std::vector<Item>& items) {
+bool decode(std::string_view chunk, std::string& buf, std::vector<Item>& items, int64_t upto) {
     items.clear();
     buf.clear();
     size_t pos = 1;
@@ -138,7 +167,8 @@ bool decode(std::string_view chunk, std::string& buf, std::vector<Item>& items) 
         break;
     case Compressor::zstd: {
         unpacked.resize(plain_len);
-        size_t got = ZSTD_decompress(unpacked.data(), unpacked.size(), chunk.data() + pos, chunk.size() - pos);
+        size_t got = ZSTD_decompressDCtx(dctx(), unpacked.data(), unpacked.size(), chunk.data() + pos,
+                                         chunk.size() - pos);
         if (ZSTD_isError(got) || got != plain_len) return false;
         plain = unpacked;
         break;
@@ -146,36 +176,35 @@ bool decode(std::string_view chunk, std::string& buf, std::vector<Item>& items) 
     default:
         return false;
     }
-    buf.reserve(total);  // views into buf stay valid: it never grows past this
-    std::vector<size_t> offs;
+    buf.resize(total);
     std::vector<uint32_t> w, p1, p2;
     int64_t t1 = 0, t2 = 0;
-    size_t p = 0;
+    size_t p = 0, at = 0;
     for (uint64_t i = 0; i < n; ++i) {
         uint64_t dts = 0, len = 0;
-        if (!get_varint(plain, p, dts) || !get_varint(plain, p, len) || len > total - buf.size()) return false;
+        if (!get_varint(plain, p, dts) || !get_varint(plain, p, len) || len > total - at) return false;
         int64_t ts = int64_t(uint64_t(predict_ts(t1, t2, i)) + uint64_t(unzigzag(dts)));
-        w.resize(words_of(len));
-        for (size_t j = 0; j < w.size();) {
+        if (ts > upto) return true;  // the caller needs nothing newer
+        size_t nw = words_of(len);
+        w.resize(nw);
+        predict_all(p1, p2, i, w);
+        for (size_t j = 0; j < nw;) {
             uint64_t zeros = 0, d = 0;
-            if (!get_varint(plain, p, zeros) || zeros > w.size() - j) return false;
-            for (size_t end = j + zeros; j < end; ++j) w[j] = predict(p1, p2, j, i);
-            if (j == w.size()) break;
+            if (!get_varint(plain, p, zeros) || zeros > nw - j) return false;
+            j += zeros;
+            if (j == nw) break;
             if (!get_varint(plain, p, d) || d > 0xffffffffu) return false;
-            w[j] = predict(p1, p2, j, i) + uint32_t(int32_t(unzigzag(d)));
-            ++j;
+            w[j++] += uint32_t(int32_t(unzigzag(d)));
         }
-        offs.push_back(buf.size());
-        append_bytes(w, len, buf);
-        items.push_back({ts, {}});
+        write_words(w, len, buf.data() + at);
+        items.push_back({ts, std::string_view(buf).substr(at, len)});
+        at += len;
         p2.swap(p1);
-        p1 = w;
+        p1.swap(w);
         t2 = t1;
         t1 = ts;
     }
-    if (p != plain.size() || buf.size() != total) return false;
-    for (size_t i = 0; i < items.size(); ++i)
-        items[i].bytes = std::string_view(buf).substr(offs[i], (i + 1 < offs.size() ? offs[i + 1] : buf.size()) - offs[i]);
+    if (p != plain.size() || at != total) return false;
     return true;
 }
 

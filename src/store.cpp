@@ -4,8 +4,8 @@
 // docs/storage.md.
 //
 // Over 500 lines on purpose: this is the whole LMDB side of the samples (opening, writing,
-// purging, compacting, reading), kept in one file (the roll-ups apart); everything that needs
-// no LMDB is in store_format.cpp and chunk.cpp.
+// purging, reading), kept in one file (the roll-ups and compaction apart: store_rollups.cpp,
+// compactor.cpp); everything that needs no LMDB is in store_format.cpp.
 #include "sflow_monitor/store.h"
 
 #include <sys/stat.h>
@@ -18,10 +18,10 @@
 #include <cstring>
 
 #include "sflow_monitor/current.h"
-#include "sflow_monitor/clock.h"
 #include "sflow_monitor/log.h"
 #include "sflow_monitor/store_format.h"
 #include "lmdb_env.h"
+#include "compactor.h"
 #include "store_rollups.h"
 
 namespace sfm {
@@ -33,6 +33,9 @@ using namespace lmdb;
 
 constexpr double kHighWater = 0.80, kLowWater = 0.65;  // of the map, for the size purge
 constexpr size_t kSpacePurgePerTxn = 10000;
+// Raw entries a forward scan steps back over to find a chunk reaching into its window: samples
+// that arrived after their time was compacted, until the next pass merges them (storage.md).
+constexpr int kLookBack = 8;
 
 // The map size to open with (0: the existing store's own), and why, for the log.
 uint64_t choose_map_size(const StoreOptions& opts, const char** how) {
@@ -72,13 +75,14 @@ struct Store::Impl {
     std::atomic<uint64_t> purged_for_space{0};
     uint32_t arrival = 0;  // writer only
     Current current;       // written by the writer after each commit and purge
-    // compaction: the pass in progress (writer only) and what stats() shows
-    std::string compact_resume;  // entity key to continue from; empty: a pass begins
-    int64_t compact_cutoff = 0, compact_spent_us = 0;
-    std::atomic<uint64_t> compacted{0}, compaction_runs{0};
-    std::atomic<int64_t> last_compaction_ms{0}, last_compaction_duration_ms{0};
 
     RollupDb rollups{env, opts.dir};  // store_rollups.cpp
+    Compactor compactor{{env, opts.dir, samples, entities,
+                         [this](Cursor& c, std::string& key, size_t size, char** out) {
+                             return put_unique(c, key, size, out);
+                         },
+                         [this](const Txn& t, int64_t delta) { return add_extra(t, delta); },
+                         [this] { return arrival++; }}};  // compactor.cpp
 
     Impl(const StoreOptions& o, uint64_t map_size) : opts(o), env(o.dir, map_size) {
         opts.map_size = env.map_size();
@@ -319,127 +323,6 @@ struct Store::Impl {
         return total;
     }
 
-    // ---- compaction ---------------------------------------------------------------------------
-
-    // Rewrites one entity's raw entries older than cutoff into chunks, with the chunk just
-    // before them when that one is not sealed or reaches past them; at most `budget` raw
-    // samples, the oldest first. All of it in the caller's transaction: each chunk replaces
-    // its entries at once. Returns the raw samples rewritten; 0 and *full on a full map.
-    uint64_t compact_entity(const Txn& t, Cursor& sc, std::string_view entity, int64_t cutoff,
-                            size_t budget, bool* full, bool* unfinished) {
-        // Walk back from the cutoff over the raw entries to the newest chunk before them.
-        std::string from = sample_key_from(entity, cutoff);
-        MDB_val k = mval(from), v;
-        int r = sc.get(k, v, MDB_SET_RANGE);
-        r = r == 0 ? sc.get(k, v, MDB_PREV) : sc.get(k, v, MDB_LAST);
-        std::vector<std::string> keys;  // newest first, then reversed
-        uint64_t raw = 0;
-        std::string chunk_key;
-        for (; r == 0; r = sc.get(k, v, MDB_PREV)) {
-            auto key = entity_sample(k, entity);
-            if (!key) break;
-            std::string_view val = sview(v);
-            if (is_chunk(val)) {
-                if (!keys.empty() && (!is_sealed(val) || newest_in(val, key->ts_ms) > parse_sample_key(keys.back())->ts_ms))
-                    chunk_key.assign(sview(k));
-                break;
-            }
-            if (newest_in(val, key->ts_ms) >= cutoff) continue;  // a block reaching past: later
-            keys.emplace_back(sview(k));
-            raw += samples_in(val);
-        }
-        if (keys.empty()) return 0;
-        std::reverse(keys.begin(), keys.end());
-        if (!chunk_key.empty()) keys.insert(keys.begin(), chunk_key);
-        // Copy the samples out (the entries' pages are reused once deleted), delete the entries.
-        std::string arena;
-        struct At {
-            int64_t ts;
-            size_t off, len;
-        };
-        std::vector<At> at;
-        int64_t extra_before = 0;
-        uint64_t taken = 0;
-        for (const std::string& key : keys) {
-            if (taken >= budget) {
-                *unfinished = true;
-                break;
-            }
-            MDB_val kk = mval(key), vv;
-            check(sc.get(kk, vv, MDB_SET), "compact: read entry");
-            std::string_view val = sview(vv);
-            bool was_chunk = is_chunk(val);
-            each_sample(val, parse_sample_key(key)->ts_ms, [&](int64_t ts, const char* meta, std::string_view rec) {
-                at.push_back({ts, arena.size(), kMetaSize + rec.size()});
-                arena.append(meta, kMetaSize);
-                arena.append(rec);
-            });
-            extra_before += int64_t(samples_in(val)) - 1;
-            if (!was_chunk) taken += samples_in(val);
-            sc.del("compact: delete entry");
-        }
-        std::stable_sort(at.begin(), at.end(), [](const At& a, const At& b) { return a.ts < b.ts; });
-        std::vector<chunk::Item> items;
-        for (const At& a : at) items.push_back({a.ts, std::string_view(arena).substr(a.off, a.len)});
-        int64_t extra_after = 0;
-        std::string key;
-        for (const NewChunk& c : make_chunks(items)) {
-            key.assign(entity);
-            put_be(key, uint64_t(c.key_ts), kTsSize);
-            put_be(key, arrival++, kArrivalSize);
-            char* p = nullptr;
-            if (put_unique(sc, key, c.value.size(), &p) == MDB_MAP_FULL) return *full = true, 0;
-            std::memcpy(p, c.value.data(), c.value.size());
-            extra_after += int64_t(c.count) - 1;
-        }
-        int rc = extra_after != extra_before ? add_extra(t, extra_after - extra_before) : 0;
-        if (rc == MDB_MAP_FULL) return *full = true, 0;
-        check(rc, "compact: sample count");
-        return taken;
-    }
-
-    CompactStep compact_step(int64_t cutoff, size_t max_samples, size_t max_entities) {
-        using clock = std::chrono::steady_clock;
-        auto t0 = clock::now();
-        if (compact_resume.empty()) {  // a pass begins
-            compact_cutoff = cutoff;
-            compact_spent_us = 0;
-        }
-        CompactStep step;
-        bool full = false;
-        {
-            Txn t(env, true, opts.dir);
-            Cursor ec(t, entities, opts.dir);
-            Cursor sc(t, samples, opts.dir);
-            MDB_val ek = mval(compact_resume), ev;
-            int rc = ec.get(ek, ev, compact_resume.empty() ? MDB_FIRST : MDB_SET_RANGE);
-            size_t looked = 0;
-            bool unfinished = false;  // the entity's budget ran out: it is looked at again
-            while (rc == 0 && !full && !unfinished && step.samples < max_samples && looked < max_entities) {
-                std::string entity(sview(ek));
-                step.samples += compact_entity(t, sc, entity, compact_cutoff, max_samples - step.samples, &full,
-                                               &unfinished);
-                ++looked;
-                if (!unfinished) rc = ec.get(ek, ev, MDB_NEXT);
-            }
-            step.done = rc != 0;
-            if (!step.done) compact_resume.assign(sview(ek));
-            ec.close();
-            sc.close();
-            if (full) return CompactStep{};  // aborted: the writer's purge makes room
-            if (t.commit_or_full() == MDB_MAP_FULL) return CompactStep{};
-        }
-        compacted += step.samples;
-        compact_spent_us += std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - t0).count();
-        if (step.done) {
-            compact_resume.clear();
-            ++compaction_runs;
-            last_compaction_ms = now_ms();
-            last_compaction_duration_ms = compact_spent_us / 1000;
-        }
-        return step;
-    }
-
     // Oldest and newest sample timestamps across all entities (0, 0 when empty).
     std::pair<int64_t, int64_t> time_span() const {
         Txn t(env, false, opts.dir);
@@ -535,7 +418,7 @@ void Store::write(const SampleBatch& batch) {
 }
 
 CompactStep Store::compact_step(int64_t cutoff_ms, size_t max_samples, size_t max_entities) {
-    return impl_->compact_step(cutoff_ms, max_samples, max_entities);
+    return impl_->compactor.step(cutoff_ms, max_samples, max_entities);
 }
 
 uint64_t Store::purge(int64_t now_ms, size_t max_per_txn) {
@@ -573,7 +456,7 @@ void Store::scan(Entity kind, std::string_view name, int64_t after_ms, int64_t u
         // A chunk (up to kMaxChunkSpanMs long) before the start may reach into the window: the
         // newest chunk before it, over any raw entries between (docs/storage.md, "Reading").
         int r = rc == 0 ? c.get(k, v, MDB_PREV) : c.get(k, v, MDB_LAST);
-        for (; r == 0; r = c.get(k, v, MDB_PREV)) {
+        for (int n = 0; r == 0 && n < kLookBack; r = c.get(k, v, MDB_PREV), ++n) {
             auto key = entity_sample(k, entity);
             if (!key || key->ts_ms < window.start_ts() - kMaxChunkSpanMs) break;
             if (is_chunk(sview(v))) {
@@ -647,10 +530,7 @@ StoreStats Store::stats() const {
     st.purged_for_space = s.purged_for_space;
     s.rollups.stats(t, st);
     st.rollup_retention_ms = s.opts.rollup_retention_ms;
-    st.compacted_samples = s.compacted;
-    st.compaction_runs = s.compaction_runs;
-    st.last_compaction_ms = s.last_compaction_ms;
-    st.last_compaction_duration_ms = s.last_compaction_duration_ms;
+    s.compactor.stats(st);
     return st;
 }
 

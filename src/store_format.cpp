@@ -180,9 +180,9 @@ std::string encode_chunk_value(const std::vector<chunk::Item>& samples, bool sea
     return v;
 }
 
-bool decode_chunk_value(std::string_view v, std::string& buf, std::vector<chunk::Item>& items) {
-    if (!is_chunk(v) || !chunk::decode(v.substr(kBlockHead), buf, items)) return false;
-    return items.size() == samples_in(v);
+bool decode_chunk_value(std::string_view v, std::string& buf, std::vector<chunk::Item>& items, int64_t upto) {
+    if (!is_chunk(v) || !chunk::decode(v.substr(kBlockHead), buf, items, upto)) return false;
+    return upto != INT64_MAX || items.size() == samples_in(v);
 }
 
 void write_block_head(char* p, int64_t newest_ts, size_t count) {
@@ -303,7 +303,7 @@ void WindowGather::add(std::string_view value, int64_t key_ts) {
             }
         }
         ++j;
-    }, hold);
+    }, hold, upto_);
     rank_ += newest_first_ ? -1 : 1;  // walking back: earlier keys rank lower
 }
 

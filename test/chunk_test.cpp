@@ -135,3 +135,24 @@ TEST_CASE("chunk: a chunk claiming more than kMaxRaw bytes is refused before all
     std::vector<chunk::Item> back;
     CHECK_FALSE(chunk::decode(enc, buf, back));
 }
+
+TEST_CASE("chunk: decoding up to a time gives the items up to it, of a run in time order") {
+    Run r;
+    for (int i = 0; i < 50; ++i) {
+        std::string b;
+        put32(b, uint32_t(i * 7));
+        put32(b, 0xABCD);
+        r.bytes.push_back(b);
+        r.ts.push_back(1000 + 100 * int64_t(i / 2));  // pairs of equal times
+    }
+    std::string enc, buf;
+    chunk::encode(r.items(), enc);
+    std::vector<chunk::Item> back;
+    for (int64_t upto : {int64_t(0), int64_t(999), int64_t(1000), int64_t(1250), int64_t(3400), int64_t(99999)}) {
+        REQUIRE(chunk::decode(enc, buf, back, upto));
+        size_t want = 0;
+        while (want < r.ts.size() && r.ts[want] <= upto) ++want;
+        REQUIRE(back.size() == want);
+        for (size_t i = 0; i < want; ++i) CHECK(back[i].bytes == r.bytes[i]);
+    }
+}

@@ -44,7 +44,9 @@ void encode(const std::vector<Item>& items, std::string& out, Compressor c = Com
 
 // Decodes a chunk into items whose bytes are views into buf (valid while buf is unchanged).
 // False when it is not a well-formed chunk (items then holds what was decoded before the fault).
-bool decode(std::string_view chunk, std::string& buf, std::vector<Item>& items);
+// With upto: stops before the first item newer than upto (true; for items in time order, every
+// item up to upto and nothing after: a window's reader need not decode the rest).
+bool decode(std::string_view chunk, std::string& buf, std::vector<Item>& items, int64_t upto = INT64_MAX);
 
 // The number of items a chunk holds without decoding it, or 0 when it is not a chunk.
 uint64_t count(std::string_view chunk);

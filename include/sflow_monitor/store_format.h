@@ -115,19 +115,23 @@ int64_t newest_in(std::string_view v, int64_t key_ts);  // the newest sample's t
 std::string encode_chunk_value(const std::vector<chunk::Item>& samples, bool sealed);
 // The samples of a chunk value, their bytes (meta | records) views into buf; false when it is
 // not one we wrote (items then holds those before the fault).
-bool decode_chunk_value(std::string_view v, std::string& buf, std::vector<chunk::Item>& items);
+// With upto: only the samples up to that time (see chunk::decode).
+bool decode_chunk_value(std::string_view v, std::string& buf, std::vector<chunk::Item>& items,
+                        int64_t upto = INT64_MAX);
 
 // Calls f(ts_ms, meta bytes (kMetaSize), records) for each sample of a value whose key says
 // key_ts, oldest first. Stops at the first entry that does not fit in the value. The views
 // are valid during f only, unless `hold` is given: a chunk's samples are decoded into *hold,
-// and stay valid while it is unchanged.
+// and stay valid while it is unchanged. With upto, a chunk's samples newer than that may be
+// left out (not decoded).
 template <class F>
-void each_sample(std::string_view v, int64_t key_ts, F&& f, std::string* hold = nullptr) {
+void each_sample(std::string_view v, int64_t key_ts, F&& f, std::string* hold = nullptr,
+                 int64_t upto = INT64_MAX) {
     if (v.size() < kMetaSize) return;
     if (is_chunk(v)) {
         std::string own;
         std::vector<chunk::Item> items;
-        decode_chunk_value(v, hold ? *hold : own, items);
+        decode_chunk_value(v, hold ? *hold : own, items, upto);
         for (const chunk::Item& it : items)
             if (it.bytes.size() >= kMetaSize) f(it.ts, it.bytes.data(), it.bytes.substr(kMetaSize));
         return;
