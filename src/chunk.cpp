@@ -58,7 +58,11 @@ size_t words_of(size_t len) { return (len + 3) / 4; }
 // The bytes as big-endian words, the tail padded with zeros.
 void to_words(std::string_view b, std::vector<uint32_t>& w) {
     w.assign(words_of(b.size()), 0);
-    for (size_t i = 0; i < b.size(); ++i) w[i / 4] |= uint32_t(uint8_t(b[i])) << (8 * (3 - i % 4));
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(b.data());
+    size_t full = b.size() / 4;
+    for (size_t j = 0; j < full; ++j)
+        w[j] = uint32_t(p[4 * j]) << 24 | uint32_t(p[4 * j + 1]) << 16 | uint32_t(p[4 * j + 2]) << 8 | p[4 * j + 3];
+    for (size_t i = 4 * full; i < b.size(); ++i) w[i / 4] |= uint32_t(p[i]) << (8 * (3 - i % 4));
 }
 
 // The predictions of every word of an item of w.size() words, into w.

@@ -19,6 +19,7 @@ namespace sfm {
 
 namespace {
 constexpr int kWriterNice = 10;  // added to the nice the process runs at (at most 19)
+constexpr size_t kCompactPerStep = 2000;  // raw samples per compaction transaction (~5-10 ms)
 }
 
 StoreWriter::StoreWriter(const StoreWriterOptions& opts, Store& store, Stats& stats,
@@ -123,11 +124,14 @@ void StoreWriter::loop() {
             busy_ = !batch.empty();
         }
         if (opts_.test_fault && !batch.empty()) throw std::runtime_error("test fault injected in the writer");
-        if (!batch.empty()) write(batch);
+        bool idle = batch.empty();
+        if (!idle) write(batch);
         int64_t now = now_ms();
         maybe_purge(now);
         roll_up(now);
-        maybe_compact(now);
+        // compaction takes the writer's idle turns only (no batch was waiting): under a load
+        // the writer can only just absorb, it waits, and ingest stays lossless
+        if (idle) maybe_compact(now);
     }
 }
 
@@ -140,14 +144,15 @@ void StoreWriter::roll_up(int64_t now) {
     }
 }
 
-// One transaction of a compaction pass per turn of the loop, so that batches go in between.
-// A pass starts every compact_after / 2 (at least 1 s, at most 5 min apart).
+// One short transaction of a compaction pass per idle turn of the loop, so that batches go in
+// between. A pass starts every compact_after / 2 (at least 1 s, at most 5 min apart).
 void StoreWriter::maybe_compact(int64_t now) {
     int64_t every = std::clamp<int64_t>(opts_.compact_after_ms / 2, 1000, 300000);
     if (!compacting_ && now - last_compact_ms_ < every) return;
     if (!compacting_) last_compact_ms_ = now;
     try {
-        CompactStep step = store_.compact_step(now - std::max(opts_.compact_after_ms, opts_.compact_margin_ms));
+        CompactStep step = store_.compact_step(now - std::max(opts_.compact_after_ms, opts_.compact_margin_ms),
+                                               kCompactPerStep);
         compacting_ = !step.done;
     } catch (const std::exception& e) {
         compacting_ = false;

@@ -37,7 +37,7 @@ struct Item {
 enum class Compressor : uint8_t { none = 0, zstd = 1 };
 
 constexpr size_t kMaxRaw = 16u << 20;  // most bytes a chunk's items may hold together
-constexpr int kZstdLevel = 3;          // measured: docs/storage.md
+constexpr int kZstdLevel = 1;          // measured: docs/storage.md
 
 // Appends the chunk of items (in the order given) to out.
 void encode(const std::vector<Item>& items, std::string& out, Compressor c = Compressor::zstd);
