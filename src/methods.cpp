@@ -380,19 +380,4 @@ const MethodSpec* find_method(const std::string& name) {
     return nullptr;
 }
 
-HostDescr host_descr(const Store& store, const EntityInfo& host, std::string& keep) {
-    if (auto d = find_record<HostDescr>(host.records_raw)) return std::move(*d);
-    bool found = false;
-    store.scan(Entity::host, host.name, -1, INT64_MAX / 2,
-               [&](const SampleMeta&, std::string_view raw) {
-                   if (!found && find_record<HostDescr>(raw)) {
-                       keep.assign(raw);  // copied: raw is gone when the scan returns
-                       found = true;
-                   }
-               },
-               kDescrLookback, true);
-    if (!found) return HostDescr{};
-    return find_record<HostDescr>(keep).value_or(HostDescr{});
-}
-
 }  // namespace sfm

@@ -323,38 +323,6 @@ TEST_CASE("a host whose newest samples carry no host_descr keeps the one it sent
     CHECK(described()["machine_type"].asString() == "unknown");
 }
 
-TEST_CASE("a host description found in an older sample outlives the store's pages") {
-    Fixture f;
-    f.ingest("10.0.0.1", 1000, 1);  // with host_descr (hostname cloud25025)
-    auto sample = [&](const char* agent, int64_t ts, uint32_t seq, const char* hostname) {
-        HostCpu cpu;
-        cpu.cpu_user = seq;
-        DatagramBuilder b(*Address::parse(agent), 100001, seq, seq * 1000);
-        auto& s = b.counter_sample(seq, 2, 1).add(cpu);
-        if (hostname) {
-            HostDescr d;
-            d.hostname.value = hostname;
-            d.os_release.value = hostname;
-            s.add(d);
-        }
-        std::vector<StoredSample> out;
-        samples_to_store(decode_datagram(b.build()), ts, out, f.stats);
-        f.store.write(out);
-    };
-    for (uint32_t i = 2; i <= 4; ++i) sample("10.0.0.1", 1000 + 30000 * i, i, nullptr);
-    auto hosts = f.store.entities(Entity::host);
-    REQUIRE(hosts.size() == 1);
-    std::string keep;
-    HostDescr d = host_descr(f.store, hosts[0], keep);  // from the first sample, not the newest
-    REQUIRE(d.hostname.value == "cloud25025");
-    // the samples it came from are purged and their pages written over by other hosts'
-    f.store.purge(1000 + 30 * 86400000LL);
-    for (uint32_t i = 0; i < 300; ++i)
-        sample("10.0.0.2", 1000 + 30 * 86400000LL + i, 100 + i, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
-    CHECK(d.hostname.value == "cloud25025");
-    CHECK(d.os_release.value == "3.10.0-123.8.1.el7.x86_64");
-}
-
 TEST_CASE("part_max_used is written as a percentage with two decimals") {
     Fixture f;
     f.ingest("10.0.0.1", 1000, 1);

@@ -79,13 +79,6 @@ struct MethodSpec {
 
 const std::vector<MethodSpec>& method_table();
 
-// A host's description: the host_descr of its newest sample, or, when that sample has none
-// (an agent that sends it in some samples only), of the newest of its last
-// kDescrLookback samples that has one; empty when none does. Its strings point into
-// host.records_raw or, when they come from an older sample, into `keep` (a copy of that
-// sample's records: the store's own bytes are valid only inside its read transaction).
-HostDescr host_descr(const Store& store, const EntityInfo& host, std::string& keep);
-
 // Handlers that live in cluster.cpp.
 void cluster_status(const Call& c, JsonWriter& w);
 void host_vms(const Call& c, JsonWriter& w);
