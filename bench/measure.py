@@ -57,7 +57,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "test", "e2e"))
-from stack import (BUILD, FilledStack, Prometheus, Stack, cpu_model, cpu_seconds, cpu_times,  # noqa: E402
+from stack import (BUILD, FilledStack, Prometheus, Scraper, Stack, agent_ips, cpu_model, cpu_seconds, cpu_times,  # noqa: E402
                    du_bytes, loadavg, rss_kib, sectors_written, udp_snmp, wait_until)
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
@@ -414,22 +414,45 @@ def compacting_phase(r):
 
 def prometheus_phase(r):
     """The highest lossless step (or the lowest) on a store of CLUSTER_HOSTS hypervisors × 30
-    VMs polled every 5 minutes (so every target has fresh metrics throughout), once alone and
-    once while Prometheus scrapes every target every 5 s."""
+    VMs polled every 5 minutes (so every target has fresh metrics throughout): alone; while the
+    bench's own client asks for every target every 5 s (the service's share of scraping, with
+    little of the scraper's own CPU); and while Debian's Prometheus scrapes every target every
+    5 s (on this machine's cores too: its CPU is recorded beside the service's)."""
     if not Prometheus.BINARY:
         log("prometheus: not installed (make deps installs it): skipped")
         r["prometheus"] = {"supported": False}
         return
     rate = r.get("lossless_service") or RATES[0]
     samples = CLUSTER_HOSTS * (CLUSTER_VMS + 1) * 2
-    log("ingest at %d/s with and without Prometheus scraping %d targets every 5 s" % (rate, CLUSTER_HOSTS))
+    log("ingest at %d/s alone, with scrapes of %d targets every 5 s, and with Prometheus scraping them"
+        % (rate, CLUSTER_HOSTS))
     out = {"supported": True, "rate": rate, "targets": CLUSTER_HOSTS, "vms": CLUSTER_VMS, "interval": "5s"}
-    stack = started(lambda: FilledServiceStack(ingest_map_mib([rate, rate]) + samples * 1500 // (1 << 20),
+    stack = started(lambda: FilledServiceStack(ingest_map_mib([rate] * 3) + samples * 1500 // (1 << 20),
                                                samples, CLUSTER_HOSTS, CLUSTER_VMS, 300000))
     prom = None
+
+    def measured(step_key, busy_pids):
+        cpu0 = {k: cpu_seconds(pid) for k, pid in busy_pids.items()}
+        m0, t0 = cpu_times(), time.monotonic()
+        out[step_key] = service_step(stack, rate, settle_first=False)
+        log_step(out[step_key])
+        m1 = cpu_times()
+        out[step_key]["seconds"] = time.monotonic() - t0
+        out[step_key]["cpu_s"] = {k: cpu_seconds(pid) - cpu0[k] for k, pid in busy_pids.items()}
+        out[step_key]["machine_busy"] = (m1[0] - m0[0]) / max(1, m1[1] - m0[1])
     try:
-        out["without"] = service_step(stack, rate)
-        log_step(out["without"])
+        settle_disk()
+        measured("without", {"service": stack.service_pid()})
+        scraper = Scraper(stack, agent_ips(CLUSTER_HOSTS)).start()
+        try:
+            wait_until(lambda: scraper.rounds >= 1, "a first round of scrapes", timeout=120, interval=0.5)
+            measured("scraper", {"service": stack.service_pid()})
+        finally:
+            scraper.stop()
+        out["scraper"]["rounds"] = scraper.rounds
+        lat = sorted(scraper.lat)
+        out["scraper"]["scrape_p50_s"] = lat[len(lat) // 2]
+        out["scraper"]["scrape_p99_s"] = lat[min(len(lat) - 1, len(lat) * 99 // 100)]
         prom = Prometheus([stack.http_port], interval="5s").start()
 
         def scraped():  # every hypervisor scraped, and not only once
@@ -437,12 +460,9 @@ def prometheus_phase(r):
             return n and n[0][1] >= CLUSTER_HOSTS
         wait_until(scraped, "Prometheus to scrape every target twice", timeout=120, interval=1)
         series0 = prom.query("sum(scrape_samples_scraped)")[0][1]
-        cpu0 = cpu_seconds(stack.service_pid())
-        t0 = time.monotonic()
-        out["with"] = service_step(stack, rate, settle_first=False)
-        log_step(out["with"])
-        out["service_cpu_s"] = cpu_seconds(stack.service_pid()) - cpu0
-        out["with_seconds"] = time.monotonic() - t0
+        measured("with", {"service": stack.service_pid(), "prometheus": prom.proc.pid})
+        out["service_cpu_s"] = out["with"]["cpu_s"]["service"]
+        out["with_seconds"] = out["with"]["seconds"]
         out["up"] = prom.query('count(up{job="sflow"} == 1)')[0][1]
         out["samples_per_round"] = series0
         out["scrape_p99_s"] = prom.query('max(quantile_over_time(0.99, scrape_duration_seconds{job="sflow"}[1m]))')[0][1]

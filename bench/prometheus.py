@@ -16,47 +16,13 @@ the e2e tests start them, then
 """
 
 import argparse
-import http.client
 import os
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "e2e"))
-from stack import BUILD, FilledStack, cpu_seconds  # noqa: E402
-
-
-def scrape_round(stack, targets, clients):
-    lat, lock, todo = [], threading.Lock(), list(targets)
-    sizes = []
-
-    def worker():
-        conn = http.client.HTTPConnection("127.0.0.1", stack.http_port, timeout=60)
-        while True:
-            with lock:
-                if not todo:
-                    break
-                ip = todo.pop()
-            t = time.perf_counter()
-            conn.request("GET", "/metrics?target=" + ip, headers={"Accept": "text/plain"})
-            r = conn.getresponse()
-            body = r.read()
-            dt = time.perf_counter() - t
-            assert r.status == 200 and body, (ip, r.status)
-            with lock:
-                lat.append(dt)
-                sizes.append(len(body))
-        conn.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
-    pid = stack.service.pid
-    c0, t0 = cpu_seconds(pid), time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return cpu_seconds(pid) - c0, time.perf_counter() - t0, sorted(lat), sizes
+from stack import BUILD, FilledStack, Scraper, agent_ips, scrape_round  # noqa: E402
 
 
 def pct(xs, p):
@@ -78,8 +44,7 @@ def main():
     stack.start()
     print("%s (%.0f s)" % (stack.fill_line, stack.fill_seconds))
     try:
-        # bench-fill's agents are sflow-gen's: 10.0.0.1 + host index
-        targets = [".".join(str((0x0A000001 + h) >> s & 255) for s in (24, 16, 8, 0)) for h in range(a.hosts)]
+        targets = agent_ips(a.hosts)
         status, _, body = stack.http(method="GET", path="/metrics?target=" + targets[0])
         assert status == 200 and body.count(b"libvirt_domain_info_vstate{") == a.vms, body[:300]
         print("store: %d hosts x %d VMs, %d samples each; %d workers; %d clients at once" % (
@@ -99,31 +64,19 @@ def main():
         print("collector.stats (JSON-RPC, for comparison): %.1f ms" % (1000 * (time.perf_counter() - t)))
         for scraping in (False, True):
             received = stack.datagrams_received()
-            stop = threading.Event()
-            rounds = [0]
-
-            def scraper():
-                while not stop.is_set():
-                    t = time.monotonic()
-                    scrape_round(stack, targets, a.clients)
-                    rounds[0] += 1
-                    stop.wait(max(0, 5 - (time.monotonic() - t)))
-            th = threading.Thread(target=scraper)
-            if scraping:
-                th.start()
+            scraper = Scraper(stack, targets, a.clients).start() if scraping else None
             gen = subprocess.run([os.path.join(BUILD, "sflow-gen"), "--hosts", "1000", "--vms", "4",
                                   "--rounds", "10", "--rate", str(a.ingest_rate), "--duration",
                                   str(a.ingest_seconds), "--dest", "127.0.0.1:%d" % stack.udp_port],
                                  check=True, capture_output=True, text=True).stderr
             sent = int(gen.rsplit("sent ", 1)[1].split()[0])
             time.sleep(1)  # let the receiver drain the socket (a figure, not an assertion)
-            stop.set()
-            if scraping:
-                th.join()
+            if scraper:
+                scraper.stop()
             got = stack.datagrams_received() - received
             print("ingest %d datagrams/s for %d s%s: sent %d, received %d, lost %d (%.3f%%)" % (
                 a.ingest_rate, a.ingest_seconds,
-                ", %d full scrape rounds meanwhile" % rounds[0] if scraping else ", no scrapes",
+                ", %d full scrape rounds meanwhile" % scraper.rounds if scraper else ", no scrapes",
                 sent, got, sent - got, 100.0 * (sent - got) / sent))
     finally:
         stack.stop()

@@ -207,6 +207,11 @@ def goals(r):
             same = p["without"]["lossless"] == p["with"]["lossless"]
             rows.append((name, same and p["with"]["lossless"], "%d datagrams/s: lossless %s without, %s with" % (
                 p["rate"], yes(p["without"]["lossless"]), yes(p["with"]["lossless"]))))
+            if "scraper" in p:
+                sc = p["scraper"]
+                rows.append(("the same, the service's share: lossless while a light client scrapes every "
+                             "target every 5 s (issue 15)", p["without"]["lossless"] == sc["lossless"] and
+                             sc["lossless"], "%d datagrams/s: lossless %s" % (p["rate"], yes(sc["lossless"]))))
         else:
             rows.append((name, None, "prometheus not installed"))
     return ["%s: n/a (%s)" % (name, figure) if ok is None else
@@ -329,14 +334,33 @@ def prometheus_rows(p, L):
         L.append("**Ingest while Prometheus scrapes** (issue 15): n/a, prometheus is not installed.")
         return
     w, o = p["without"], p["with"]
+
+    def cpu(step):  # older runs recorded no CPU per step
+        c = step.get("cpu_s")
+        if not c:
+            return ""
+        parts = ["the service %.1f s" % c["service"]] + (
+            ["Prometheus %.1f s" % c["prometheus"]] if "prometheus" in c else [])
+        return "; CPU in the step's %.0f s: %s, the machine %.0f%% busy" % (
+            step["seconds"], ", ".join(parts), 100 * step["machine_busy"])
     L.append("**Ingest while Prometheus scrapes** (issue 15): %d datagrams/s on a store of %d hypervisors "
-             "× %d VMs; alone: %d of %d received, lossless %s; while Debian's prometheus (etc/prometheus/"
-             "prometheus.yml, http_sd) scrapes %d targets every %s (%.0f samples a round, scrape p99 "
-             "%.1f ms; the service used %.1f s of CPU in the step's %.0f s): %d of %d received, "
-             "kernel_drops %d, lossless %s." % (
-                 p["rate"], p["targets"], p["vms"], w["received"], w["sent"], yes(lossless(w)), p["up"],
-                 p["interval"], p["samples_per_round"], 1000 * p["scrape_p99_s"], p["service_cpu_s"],
-                 p["with_seconds"], o["received"], o["sent"], o["kernel_drops"], yes(lossless(o))))
+             "× %d VMs." % (p["rate"], p["targets"], p["vms"]))
+    L.append("")
+    L.append("- alone: %d of %d received, lossless %s%s;" % (w["received"], w["sent"], yes(lossless(w)), cpu(w)))
+    if "scraper" in p:
+        sc = p["scraper"]
+        L.append("- while the bench's own client fetches every target every 5 s (%d full rounds, 4 at once, "
+                 "through nginx; the service's share of scraping without Prometheus's): %d of %d received, "
+                 "kernel_drops %d, lossless %s%s; a scrape's latency p50 %.1f ms, p99 %.1f ms;" % (
+                     sc["rounds"], sc["received"], sc["sent"], sc["kernel_drops"], yes(lossless(sc)), cpu(sc),
+                     1000 * sc["scrape_p50_s"], 1000 * sc["scrape_p99_s"]))
+    L.append("- while Debian's prometheus (etc/prometheus/prometheus.yml, http_sd) scrapes %d targets every %s "
+             "(%.0f samples a round, scrape_duration p99 %.1f ms): %d of %d received, kernel_drops %d, "
+             "lossless %s%s." % (
+                 p["up"], p["interval"], p["samples_per_round"], 1000 * p["scrape_p99_s"], o["received"],
+                 o["sent"], o["kernel_drops"], yes(lossless(o)),
+                 cpu(o) or "; the service used %.1f s of CPU in the step's %.0f s" % (
+                     p["service_cpu_s"], p["with_seconds"])))
 
 
 def issue14_goals(r):

@@ -27,6 +27,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -597,6 +598,73 @@ def say(fmt, *args):
     """One line, prefixed with the program's name."""
     print(("%s: " + fmt) % ((os.path.basename(sys.argv[0]),) + args), flush=True)
 
+
+
+# ---- scrapes ---------------------------------------------------------------------------------
+
+def agent_ips(hosts):
+    """bench-fill's and sflow-gen's agents: 10.0.0.1 + host index."""
+    return [".".join(str((0x0A000001 + h) >> s & 255) for s in (24, 16, 8, 0)) for h in range(hosts)]
+
+
+def scrape_round(stack, targets, clients):
+    """GET /metrics?target=IP for every target through nginx, `clients` at once: (the service's
+    CPU seconds for the round, the round's wall seconds, sorted latencies, reply sizes)."""
+    lat, sizes, lock, todo = [], [], threading.Lock(), list(targets)
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", stack.http_port, timeout=60)
+        while True:
+            with lock:
+                if not todo:
+                    break
+                ip = todo.pop()
+            t = time.perf_counter()
+            conn.request("GET", "/metrics?target=" + ip, headers={"Accept": "text/plain"})
+            r = conn.getresponse()
+            body = r.read()
+            dt = time.perf_counter() - t
+            assert r.status == 200 and body, (ip, r.status)
+            with lock:
+                lat.append(dt)
+                sizes.append(len(body))
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    pid = stack.service_pid()
+    c0, t0 = cpu_seconds(pid), time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return cpu_seconds(pid) - c0, time.perf_counter() - t0, sorted(lat), sizes
+
+
+class Scraper:
+    """A full scrape round every `every_s` seconds in a thread (what Prometheus asks of the
+    service, without Prometheus's own work), until stop()."""
+
+    def __init__(self, stack, targets, clients=4, every_s=5.0):
+        self.stack, self.targets, self.clients, self.every_s = stack, targets, clients, every_s
+        self.rounds, self.lat = 0, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        while not self._stop.is_set():
+            t = time.monotonic()
+            _, _, lat, _ = scrape_round(self.stack, self.targets, self.clients)
+            self.rounds += 1
+            self.lat.extend(lat)
+            self._stop.wait(max(0.0, self.every_s - (time.monotonic() - t)))
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
 
 # ---- /proc ----------------------------------------------------------------------------------------
 
