@@ -110,6 +110,15 @@ std::string write_collector_metrics(const CollectorFigures& fig, bool om) {
     one("sflow_monitor_store_samples", double(st.samples));
     one("sflow_monitor_store_entities", double(st.entities));
     if (st.oldest_ms) one("sflow_monitor_store_oldest_sample_timestamp_seconds", double(st.oldest_ms) / 1000.0);
+    one("sflow_monitor_store_compacted_samples_total", double(st.compacted_samples));
+    one("sflow_monitor_store_compaction_runs_total", double(st.compaction_runs));
+    if (st.last_compaction_ms) {
+        one("sflow_monitor_store_last_compaction_timestamp_seconds", double(st.last_compaction_ms) / 1000.0);
+        one("sflow_monitor_store_last_compaction_duration_seconds", double(st.last_compaction_duration_ms) / 1000.0);
+    }
+    e.begin("sflow_monitor_store_rollup_chunks");
+    by("resolution", "5m", double(st.rollup_chunks[0]));
+    by("resolution", "1h", double(st.rollup_chunks[1]));
 
     // agents: heard since start (Stats) or stored (hosts in the store), within retention
     auto agents = s.agents_snapshot();

@@ -228,6 +228,20 @@ TEST_CASE("the collector's own metrics: counters from Stats and the store, per-a
     CHECK(s["sflow_monitor_api_request_duration_seconds_count{method=\"host.description\"}"] == 1);
     CHECK(s["sflow_monitor_api_request_duration_seconds_bucket{method=\"host.description\",le=\"+Inf\"}"] == 1);
     CHECK(s["sflow_monitor_build_info{version=\"" + std::string(kVersion) + "\"}"] == 1);
+    CHECK(s["sflow_monitor_store_compacted_samples_total"] == 0);
+    CHECK(s.count("sflow_monitor_store_last_compaction_timestamp_seconds") == 0);  // no pass yet
+    // a compaction pass over everything: its figures, and now every collector family
+    while (!f.store.compact_step(f.last_ms + 1).done) {
+    }
+    StoreStats st = f.store.stats();
+    REQUIRE(st.compacted_samples > 0);
+    text = f.exporter.collector_metrics(false, f.last_ms + 1000);
+    s = samples(text);
+    CHECK(s["sflow_monitor_store_compacted_samples_total"] == double(st.compacted_samples));
+    CHECK(s["sflow_monitor_store_compaction_runs_total"] == double(st.compaction_runs));
+    CHECK(s["sflow_monitor_store_last_compaction_timestamp_seconds"] == double(st.last_compaction_ms) / 1000.0);
+    CHECK(s["sflow_monitor_store_rollup_chunks{resolution=\"5m\"}"] == double(st.rollup_chunks[0]));
+    CHECK(s["sflow_monitor_store_rollup_chunks{resolution=\"1h\"}"] == double(st.rollup_chunks[1]));
     CHECK(typed_families(text) == families_where([](MetricScope sc) { return sc == MetricScope::collector; }));
 }
 
