@@ -104,18 +104,25 @@ inline void check_decoder(std::string_view bytes) {
     if (!parses_as_json(json)) violated("every decoded record renders as valid JSON", json);
 }
 
-// A store holding the real captures, and an Api over it.
+// A store holding the real captures, and an Api over it; `compacted`: every sample of it
+// rewritten into chunks (docs/storage.md, "Compaction"; the unit tests' SFM_UNIT_COMPACT run).
 class RpcEnv {
 public:
     static constexpr int64_t kNowMs = 1795556000000;  // the API's clock; the data ends before it
 
-    RpcEnv() {
+    explicit RpcEnv(bool compacted = false) {
         char tmpl[] = "/tmp/sfm-rpc-fuzz-XXXXXX";
         const char* d = mkdtemp(tmpl);
         if (!d) violated("a temporary directory can be made", tmpl);
         dir_ = d;
         store_ = std::make_unique<Store>(StoreOptions{dir_ + "/db", 64ull << 20, 3650 * 86400000LL});
         load();
+        if (compacted) {
+            while (!store_->compact_step(kNowMs).done) {
+            }
+            StoreStats st = store_->stats();
+            if (st.compacted_samples != st.samples) violated("every sample of the store is compacted", dir_);
+        }
         ApiOptions opts;
         opts.max_span_ms = 30 * 86400000LL;  // the window, and far beyond it, reach the data
         api_ = std::make_unique<Api>(opts, *store_, stats_);

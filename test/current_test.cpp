@@ -319,7 +319,8 @@ struct Traffic {
     explicit Traffic(const GenOptions& o) : gen(generate(o)) {}
     int64_t ts(size_t i) const { return gen.datagrams[i].ts_us / 1000; }
     // Writes the next n datagrams' samples as one batch; returns the newest time written.
-    int64_t write(Store& st, size_t n) {
+    template <class S>  // Store, or CompactingStore (compacted after each write under SFM_UNIT_COMPACT)
+    int64_t write(S& st, size_t n) {
         SampleBatch b;
         int64_t last = 0;
         for (; n && next < gen.datagrams.size(); --n, ++next) {
@@ -338,7 +339,7 @@ StoreOptions store_at(const TempDir& dir) { return {dir / "db", 64 << 20, 7 * 86
 
 TEST_CASE("the table answers as the store does, batch after batch, through a migration") {
     TempDir dir;
-    Store st(store_at(dir));
+    sfm::test::CompactingStore st(store_at(dir));
     GenOptions o;
     o.hosts = 4;
     o.vms = 3;
@@ -380,7 +381,7 @@ TEST_CASE("the table rebuilt when the store opens answers as before the restart"
         return a;
     };
     {
-        Store st(store_at(dir));
+        sfm::test::CompactingStore st(store_at(dir));
         while (!t.done()) last = t.write(st, 5);
         before = answers(st);
         same_answers(st, {last + 1000});
@@ -393,7 +394,7 @@ TEST_CASE("the table rebuilt when the store opens answers as before the restart"
 
 TEST_CASE("a purge removes what it removed from the store from the table too") {
     TempDir dir;
-    Store st(store_at(dir));
+    sfm::test::CompactingStore st(store_at(dir));
     GenOptions o;
     o.hosts = 2;
     o.vms = 2;
@@ -425,7 +426,7 @@ TEST_CASE("a purge removes what it removed from the store from the table too") {
 
 TEST_CASE("a description found in an older sample, within the last 256 and beyond, as the store has it") {
     TempDir dir;
-    std::optional<Store> store(std::in_place, store_at(dir));
+    std::optional<sfm::test::CompactingStore> store(std::in_place, store_at(dir));
     Stats stats;
     uint32_t seq = 0;
     auto reopen = [&] {  // the table rebuilt from the store

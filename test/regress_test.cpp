@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../fuzz/targets.h"
+#include "test_util.h"
 
 namespace {
 
@@ -50,6 +51,6 @@ TEST_CASE("replay: every datagram a fuzzer found decodes or is refused cleanly a
 }
 
 TEST_CASE("replay: every request body a fuzzer found gets a valid JSON-RPC reply from a store of the captures") {
-    sfm::fuzz::RpcEnv env;
+    sfm::fuzz::RpcEnv env(sfm::test::compact_run());
     replay("rpc", [&](std::string_view b) { env.check(b); });
 }

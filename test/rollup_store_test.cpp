@@ -99,7 +99,7 @@ ApiOptions raw_only() {
 struct Fixture {
     TempDir dir;
     // raw samples kept a day (purge() below drops them all), roll-ups ten years
-    Store store{{dir / "db", 256 << 20, 86400000LL, 3650 * 86400000LL}};
+    sfm::test::CompactingStore store{{dir / "db", 256 << 20, 86400000LL, 3650 * 86400000LL}};
     Stats stats;
     Api rollups{ApiOptions{}, store, stats};
     Api raw{raw_only(), store, stats};

@@ -214,7 +214,7 @@ TEST_CASE("step: at most 2000 steps, whatever max-span; bad steps are -32602") {
 
 TEST_CASE("step reads a long range in bounded chunks: samples sharing a millisecond across a chunk's end count once") {
     TempDir dir;
-    Store store({dir / "db", 256 << 20, 3650 * 86400000LL});
+    sfm::test::CompactingStore store({dir / "db", 256 << 20, 3650 * 86400000LL});
     Stats stats;
     Api api(ApiOptions{}, store, stats);
     // 3,000 ms with 3 samples each (9,000: more than two chunks, which end inside a millisecond)
@@ -236,7 +236,7 @@ TEST_CASE("step reads a long range in bounded chunks: samples sharing a millisec
 
 TEST_CASE("a stepped query honours request-timeout and reply-limit as it reads") {
     TempDir dir;
-    Store store({dir / "db", 64 << 20, 3650 * 86400000LL});
+    sfm::test::CompactingStore store({dir / "db", 64 << 20, 3650 * 86400000LL});
     std::vector<StoredSample> b;
     for (int i = 1; i <= 9; ++i) b.push_back(poll(i));
     store.write(b);

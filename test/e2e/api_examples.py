@@ -154,6 +154,8 @@ def run():
         kvm.start()
         history.start()
         send_one_by_one(kvm, read_pcap(testdata("hsflowd-kvm.pcap")))
+        kvm.wait_compacted()  # under compacted_test.py: every example read from chunks
+        history.wait_compacted()
         facts = {
             "host_first": kvm.result("host.cpu", {"ip": "192.0.2.2", "limit": 1})[0]["timestamp"],
             "web01_first": kvm.result("virt.cpu", {"hostname": "web01", "limit": 1})[0]["timestamp"],
@@ -298,6 +300,8 @@ def differences(results, text):
     shown = blocks(text)
     out = []
     for name in NAMES:
+        if name == "collector.stats" and os.environ.get("SFM_E2E_COMPACT_AFTER"):
+            continue  # its compaction counters say what compaction did: on compacted data they differ
         if name not in shown:
             out.append("%s: no `<!-- example %s -->` block in docs/api.md" % (name, name))
             continue
