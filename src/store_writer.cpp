@@ -20,6 +20,10 @@ namespace sfm {
 namespace {
 constexpr int kWriterNice = 10;  // added to the nice the process runs at (at most 19)
 constexpr size_t kCompactPerStep = 2000;  // raw samples per compaction transaction (~5-10 ms)
+// A writer that always finds a batch waiting has no idle turn: compaction then takes one step
+// this often anyway (at most ~4 % of the writer's time; 8,000 samples/s, five times what 1,000
+// hypervisors with 30 VMs send at 20 s polling), so a store under a steady load still compacts.
+constexpr int64_t kCompactBusyEveryMs = 250;
 }
 
 StoreWriter::StoreWriter(const StoreWriterOptions& opts, Store& store, Stats& stats,
@@ -129,9 +133,9 @@ void StoreWriter::loop() {
         int64_t now = now_ms();
         maybe_purge(now);
         roll_up(now);
-        // compaction takes the writer's idle turns only (no batch was waiting): under a load
-        // the writer can only just absorb, it waits, and ingest stays lossless
-        if (idle) maybe_compact(now);
+        // compaction takes the writer's idle turns (no batch was waiting), and under a load that
+        // leaves none, one step every kCompactBusyEveryMs: the backlog absorbs that step
+        if (idle || now - last_compact_step_ms_ >= kCompactBusyEveryMs) maybe_compact(now);
     }
 }
 
@@ -144,12 +148,14 @@ void StoreWriter::roll_up(int64_t now) {
     }
 }
 
-// One short transaction of a compaction pass per idle turn of the loop, so that batches go in
+// One short transaction of a compaction pass per idle turn of the loop (or every
+// kCompactBusyEveryMs when there is none), so that batches go in
 // between. A pass starts every compact_after / 2 (at least 1 s, at most 5 min apart).
 void StoreWriter::maybe_compact(int64_t now) {
     int64_t every = std::clamp<int64_t>(opts_.compact_after_ms / 2, 1000, 300000);
     if (!compacting_ && now - last_compact_ms_ < every) return;
     if (!compacting_) last_compact_ms_ = now;
+    last_compact_step_ms_ = now;
     try {
         CompactStep step = store_.compact_step(now - std::max(opts_.compact_after_ms, opts_.compact_margin_ms),
                                                kCompactPerStep);

@@ -60,6 +60,7 @@ private:
     int64_t last_purge_ms_ = 0;  // writer only
     RollupPass rollup_{store_};  // writer only
     int64_t last_compact_ms_ = 0;  // writer only: when the last pass began
+    int64_t last_compact_step_ms_ = 0;  // writer only: when the last step (transaction) ran
     bool compacting_ = false;      // writer only: a pass is in progress
     std::mutex mu_;
     std::condition_variable cv_;
