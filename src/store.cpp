@@ -448,7 +448,7 @@ void Store::scan(Entity kind, std::string_view name, int64_t after_ms, int64_t u
     std::string entity = entity_key(kind, name);
     Txn t(s.env, false, s.opts.dir);
     Cursor c(t, s.samples, s.opts.dir);
-    WindowGather window(after_ms, upto_ms, limit, newest_first);
+    WindowGather window(after_ms, upto_ms, limit, newest_first, fn);
     std::string start = sample_key_from(entity, window.start_ts());
     MDB_val k = mval(start), v;
     int rc = c.get(k, v, MDB_SET_RANGE);
@@ -479,7 +479,7 @@ void Store::scan(Entity kind, std::string_view name, int64_t after_ms, int64_t u
         }
         window.add(sview(v), key->ts_ms);
     }
-    window.emit(fn);
+    window.finish();
 }
 
 std::vector<EntityInfo> Store::entities(Entity kind) const {

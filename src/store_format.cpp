@@ -266,8 +266,9 @@ std::vector<NewChunk> make_chunks(const std::vector<chunk::Item>& samples) {
 
 // ---- reading a window ----------------------------------------------------------------------
 
-WindowGather::WindowGather(int64_t after_ms, int64_t upto_ms, size_t limit, bool newest_first)
-    : after_(after_ms), upto_(upto_ms), limit_(limit), newest_first_(newest_first) {}
+WindowGather::WindowGather(int64_t after_ms, int64_t upto_ms, size_t limit, bool newest_first,
+                           const Store::ScanFn& fn)
+    : after_(after_ms), upto_(upto_ms), limit_(limit), newest_first_(newest_first), fn_(fn) {}
 
 int64_t WindowGather::start_ts() const {
     return newest_first_ ? upto_ + 1 : std::max<int64_t>(after_ + 1 - kMaxBlockSpanMs, 0);
@@ -275,24 +276,24 @@ int64_t WindowGather::start_ts() const {
 
 bool WindowGather::wants(int64_t kts) const {
     bool full = best_.size() == limit_;
-    if (!newest_first_) return kts <= upto_ && !(full && kts > best_.front());  // later keys: later samples
+    if (!newest_first_) return kts <= upto_ && given_ < limit_ && !(full && kts > best_.front());  // later keys: later samples
     return kts > after_ - kMaxBlockSpanMs && !(full && kts + kMaxBlockSpanMs < best_.front());
 }
+
+namespace {
+bool hit_before(int64_t ats, int64_t arank, uint32_t aj, int64_t bts, int64_t brank, uint32_t bj) {
+    return ats != bts ? ats < bts : arank != brank ? arank < brank : aj < bj;
+}
+}  // namespace
 
 void WindowGather::add(std::string_view value, int64_t key_ts) {
     auto worse = [&](int64_t a, int64_t b) { return newest_first_ ? a > b : a < b; };
     uint32_t j = 0;
-    std::string* hold = nullptr;
-    if (is_chunk(value)) {
-        if (newest_in(value, key_ts) <= after_ || key_ts > upto_) {  // nothing for the window
-            rank_ += newest_first_ ? -1 : 1;
-            return;
-        }
-        hold = &decoded_.emplace_back();
-    }
-    each_sample(value, key_ts, [&](int64_t ts, const char* meta, std::string_view rec) {
+    int32_t buf = -1;
+    auto note = [&](int64_t ts, const char* meta, std::string_view rec) {
         if (ts > after_ && ts <= upto_) {
-            hits_.push_back({ts, rank_, j, meta, rec});
+            hits_.push_back({ts, rank_, j, buf, meta, rec});
+            if (buf >= 0) ++refs_[size_t(buf)];
             if (limit_ != SIZE_MAX) {
                 best_.push_back(ts);
                 std::push_heap(best_.begin(), best_.end(), worse);
@@ -303,26 +304,63 @@ void WindowGather::add(std::string_view value, int64_t key_ts) {
             }
         }
         ++j;
-    }, hold, upto_);
+    };
+    if (is_chunk(value)) {
+        if (newest_in(value, key_ts) > after_ && key_ts <= upto_) {  // else nothing for the window
+            if (!newest_first_) release(key_ts);
+            auto free_buf = std::find(refs_.begin(), refs_.end(), 0u);
+            buf = int32_t(free_buf - refs_.begin());
+            if (free_buf == refs_.end()) {
+                decoded_.emplace_back();
+                refs_.push_back(0);
+            }
+            decode_chunk_value(value, decoded_[size_t(buf)], items_, upto_);
+            for (const chunk::Item& it : items_)
+                if (it.bytes.size() >= kMetaSize) note(it.ts, it.bytes.data(), it.bytes.substr(kMetaSize));
+        }
+    } else {
+        each_sample(value, key_ts, note);
+    }
     rank_ += newest_first_ ? -1 : 1;  // walking back: earlier keys rank lower
 }
 
-void WindowGather::emit(const Store::ScanFn& fn) {
-    std::sort(hits_.begin(), hits_.end(), [](const Hit& a, const Hit& b) {
-        return a.ts != b.ts ? a.ts < b.ts : a.rank != b.rank ? a.rank < b.rank : a.j < b.j;
+void WindowGather::release(int64_t before_ts) {
+    auto first_after = [&] {
+        return std::partition(hits_.begin(), hits_.end(), [&](const Hit& h) { return h.ts < before_ts; });
+    };
+    size_t n = size_t(first_after() - hits_.begin());
+    if (n == 0) return;
+    std::stable_sort(hits_.begin(), hits_.begin() + long(n), [](const Hit& a, const Hit& b) {
+        return hit_before(a.ts, a.rank, a.j, b.ts, b.rank, b.j);
     });
-    size_t n = std::min(limit_, hits_.size());
+    hand_out(n);
+    hits_.erase(hits_.begin(), hits_.begin() + long(n));
+}
+
+void WindowGather::hand_out(size_t n) {
+    n = std::min(n, limit_ - given_);
     constexpr size_t kAhead = 8;  // a long window waits on memory: fetch the samples to come
+    size_t size = hits_.size();
     for (size_t i = 0; i < n; ++i) {
         if (i + kAhead < n) {
-            const Hit& a = newest_first_ ? hits_[hits_.size() - 1 - i - kAhead] : hits_[i + kAhead];
+            const Hit& a = newest_first_ ? hits_[size - 1 - i - kAhead] : hits_[i + kAhead];
             __builtin_prefetch(a.meta);
             __builtin_prefetch(a.records.data() + 64);
             __builtin_prefetch(a.records.data() + 128);
         }
-        const Hit& h = newest_first_ ? hits_[hits_.size() - 1 - i] : hits_[i];
-        fn(decode_meta(h.meta, h.ts), h.records);
+        const Hit& h = newest_first_ ? hits_[size - 1 - i] : hits_[i];
+        if (h.buf >= 0) --refs_[size_t(h.buf)];
+        fn_(decode_meta(h.meta, h.ts), h.records);
     }
+    given_ += n;
+}
+
+void WindowGather::finish() {
+    std::sort(hits_.begin(), hits_.end(), [](const Hit& a, const Hit& b) {
+        return hit_before(a.ts, a.rank, a.j, b.ts, b.rank, b.j);
+    });
+    hand_out(hits_.size());
+    hits_.clear();
 }
 
 // ---- the plan of a write -------------------------------------------------------------------

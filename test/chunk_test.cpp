@@ -156,3 +156,44 @@ TEST_CASE("chunk: decoding up to a time gives the items up to it, of a run in ti
         for (size_t i = 0; i < want; ++i) CHECK(back[i].bytes == r.bytes[i]);
     }
 }
+
+TEST_CASE("chunk: decodes one after another reuse their buffers and give every item back each time") {
+    // a chunk whose plain form is larger than what a thread keeps between decodes (random
+    // words: about 10 bytes each), a small one, items of other lengths, and the large one again,
+    // each decoded into the buffer of the one before (larger, then smaller)
+    std::mt19937_64 rng(11);
+    auto run_of = [&](int items, size_t words, int64_t t0) {
+        Run r;
+        for (int i = 0; i < items; ++i) {
+            std::string b;
+            for (size_t w = 0; w < words + size_t(i % 3); ++w) put32(b, uint32_t(rng()));
+            b.resize(b.size() - size_t(i % 4));  // tails of 0 to 3 bytes
+            r.bytes.push_back(b);
+            r.ts.push_back(t0 + 20000 * int64_t(i));
+        }
+        return r;
+    };
+    Run big = run_of(60, 4000, 1000), small = run_of(7, 3, 5), mid = run_of(180, 190, 77);
+    std::string ebig, esmall, emid, buf;
+    chunk::encode(big.items(), ebig);
+    chunk::encode(small.items(), esmall);
+    chunk::encode(mid.items(), emid, chunk::Compressor::none);
+    REQUIRE(ebig.size() > (1u << 20));  // zstd cannot shrink random words
+    std::vector<chunk::Item> back;
+    for (const Run* r : {&big, &small, &mid, &big, &mid, &small}) {
+        const std::string& enc = r == &big ? ebig : r == &small ? esmall : emid;
+        REQUIRE(chunk::decode(enc, buf, back));
+        REQUIRE(back.size() == r->ts.size());
+        size_t sum = 0;
+        for (size_t i = 0; i < back.size(); ++i) {
+            CHECK(back[i].ts == r->ts[i]);
+            CHECK(back[i].bytes == r->bytes[i]);
+            sum += back[i].bytes.size();
+        }
+        CHECK(buf.size() == sum);
+        // and up to a time: the items before it, from the same buffer
+        REQUIRE(chunk::decode(enc, buf, back, r->ts[r->ts.size() / 2]));
+        REQUIRE(back.size() == r->ts.size() / 2 + 1);
+        CHECK(back.back().bytes == r->bytes[r->ts.size() / 2]);
+    }
+}

@@ -178,6 +178,97 @@ TEST_CASE("cutting a value keeps exactly the samples at or after the cutoff, key
     CHECK(plain.value == value_of(run_of(1, 5000, 0)));
 }
 
+namespace {
+
+// A chunk value of these samples (meta | records, as compaction writes them).
+std::string chunk_of(const std::vector<Item>& items) {
+    std::vector<std::string> bytes;
+    for (const Item& it : items) {
+        std::string b(kMetaSize, '\0');
+        encode_meta(b.data(), it.meta);
+        bytes.push_back(b + it.records_raw);
+    }
+    std::vector<chunk::Item> ci;
+    for (size_t i = 0; i < items.size(); ++i) ci.push_back({items[i].meta.ts_ms, bytes[i]});
+    return encode_chunk_value(ci, true);
+}
+
+struct Walked {
+    std::vector<std::pair<int64_t, std::string>> out;  // (ts, records) as handed out
+    size_t most_buffers = 0;                            // decoded chunks held at once
+};
+
+// The values (key time, value), in key order, walked as Store::scan walks them.
+Walked walk(const std::vector<std::pair<int64_t, std::string>>& values, int64_t after, int64_t upto,
+            size_t limit, bool newest_first) {
+    Walked w;
+    Store::ScanFn fn = [&](const SampleMeta& m, std::string_view rec) { w.out.emplace_back(m.ts_ms, rec); };
+    WindowGather g(after, upto, limit, newest_first, fn);
+    for (size_t i = 0; i < values.size(); ++i) {
+        const auto& [kts, v] = values[newest_first ? values.size() - 1 - i : i];
+        if (!newest_first && kts < g.start_ts() - kMaxChunkSpanMs) continue;
+        if (!g.wants(kts)) {
+            if (newest_first && is_chunk(v)) g.add(v, kts);  // it may reach into the window
+            break;
+        }
+        g.add(v, kts);
+        w.most_buffers = std::max(w.most_buffers, g.buffers());
+    }
+    g.finish();
+    return w;
+}
+
+}  // namespace
+
+TEST_CASE("a window walk over chunks hands out samples in time order, one decoded chunk held at a time") {
+    // three chunks of an hour each, 20 s apart; between them raw entries: a late sample inside
+    // the first chunk's span, a block reaching 5 s past the second chunk's key, a sample sharing
+    // a time with one of the third chunk's
+    auto all = run_of(540, 1000000, 20000);
+    std::vector<Item> a(all.begin(), all.begin() + 180), b(all.begin() + 180, all.begin() + 360),
+        c(all.begin() + 360, all.end());
+    int64_t bkey = b[0].meta.ts_ms, ckey = c[0].meta.ts_ms;
+    std::vector<Item> late = {{meta_at(a[50].meta.ts_ms + 7, 9000), "late"}};
+    std::vector<Item> block = {{meta_at(bkey - 5000, 9001), "block0"}, {meta_at(bkey + 5000, 9002), "block1"}};
+    std::vector<Item> tie = {{meta_at(c[3].meta.ts_ms, 9003), "tie"}};
+    std::vector<std::pair<int64_t, std::string>> values = {
+        {a[0].meta.ts_ms, chunk_of(a)}, {late[0].meta.ts_ms, value_of(late)}, {bkey - 5000, value_of(block)},
+        {bkey, chunk_of(b)},            {ckey, chunk_of(c)},                  {tie[0].meta.ts_ms, value_of(tie)}};
+    // what a sort of every sample by (time, key order, place in its value) gives
+    std::vector<std::pair<int64_t, std::string>> want;
+    for (const auto& [kts, v] : values)
+        for (const Item& it : items_of(v, kts))
+            want.emplace_back(it.meta.ts_ms, it.records_raw);
+    std::stable_sort(want.begin(), want.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+    REQUIRE(want.size() == 544);
+    auto between = [&](int64_t after, int64_t upto) {
+        std::vector<std::pair<int64_t, std::string>> w;
+        for (const auto& x : want)
+            if (x.first > after && x.first <= upto) w.push_back(x);
+        return w;
+    };
+    for (auto [after, upto] : {std::pair<int64_t, int64_t>{0, INT64_MAX / 2}, {a[30].meta.ts_ms, c[100].meta.ts_ms},
+                               {bkey - 1, bkey + 5000}, {a[179].meta.ts_ms, ckey}}) {
+        INFO("window (" << after << ", " << upto << "]");
+        auto expect = between(after, upto);
+        Walked w = walk(values, after, upto, SIZE_MAX, false);
+        CHECK(w.out == expect);
+        CHECK(w.most_buffers <= 1);  // each chunk's buffer reused by the next
+        for (size_t limit : {size_t(1), size_t(179), size_t(181), size_t(300)}) {
+            Walked l = walk(values, after, upto, limit, false);
+            auto head = std::vector<std::pair<int64_t, std::string>>(
+                expect.begin(), expect.begin() + long(std::min(limit, expect.size())));
+            CHECK(l.out == head);
+            Walked back = walk(values, after, upto, limit, true);
+            auto tail = std::vector<std::pair<int64_t, std::string>>(
+                expect.rbegin(), expect.rbegin() + long(std::min(limit, expect.size())));
+            CHECK(back.out == tail);
+        }
+        Walked back = walk(values, after, upto, SIZE_MAX, true);
+        CHECK(back.out == std::vector<std::pair<int64_t, std::string>>(expect.rbegin(), expect.rend()));
+    }
+}
+
 TEST_CASE("sort_keys gives the order of sorting the whole keys") {
     std::mt19937 rng(99);
     for (int round = 0; round < 50; ++round) {

@@ -210,32 +210,47 @@ std::vector<NewChunk> make_chunks(const std::vector<chunk::Item>& samples);
 // after a clock step a later key may hold older samples, so key order alone is not time
 // order. With a limit, wants() turns false once no further key can hold a sample that beats
 // the limit-th best so far (a heap of the best `limit` timestamps, worst on top).
+//
+// Oldest first, a value's samples are never older than its key, so before a chunk is decoded
+// every sample gathered that is older than the chunk's key is handed out: a compacted walk
+// holds one decoded chunk at a time (its buffer reused by the next), not the whole window's.
+// Raw values are handed out at the end (or before the next chunk), prefetched ahead.
 class WindowGather {
 public:
-    WindowGather(int64_t after_ms, int64_t upto_ms, size_t limit, bool newest_first);
+    WindowGather(int64_t after_ms, int64_t upto_ms, size_t limit, bool newest_first, const Store::ScanFn& fn);
     // Oldest first: walk forward from the first key at or after this time. Newest first:
     // walk back from the last key before it.
     int64_t start_ts() const;
     bool wants(int64_t key_ts) const;  // false: stop the walk
-    // A value under a key of time key_ts, in walking order. It must stay valid until emit().
+    // A value under a key of time key_ts, in walking order. It must stay valid until finish().
+    // May call fn (oldest first, before decoding a chunk) for the samples known to be next.
     void add(std::string_view value, int64_t key_ts);
-    // Calls fn for at most `limit` samples, in the direction asked for.
-    void emit(const Store::ScanFn& fn);
+    // Calls fn for the rest, at most `limit` samples in all, in the direction asked for.
+    void finish();
+    // Decoded chunks held at once (one per chunk, newest first; oldest first they are reused).
+    size_t buffers() const { return decoded_.size(); }
 
 private:
     struct Hit {
         int64_t ts;
         int64_t rank;  // key order (ties keep it), then order within a block
         uint32_t j;
+        int32_t buf;   // the decoded chunk it points into, or -1
         const char* meta;
         std::string_view records;
     };
+    void release(int64_t before_ts);  // hands out the samples older than before_ts
+    void hand_out(size_t n);          // the first n of hits_ (sorted), in the direction asked for
     int64_t after_, upto_;
     size_t limit_;
     bool newest_first_;
+    const Store::ScanFn& fn_;
     int64_t rank_ = 0;
+    size_t given_ = 0;  // samples handed out
     std::vector<Hit> hits_;
     std::deque<std::string> decoded_;  // chunks' samples, which hits_ point into
+    std::vector<uint32_t> refs_;       // per decoded chunk, the hits pointing into it
+    std::vector<chunk::Item> items_;
     std::vector<int64_t> best_;
 };
 
