@@ -94,10 +94,20 @@ std::vector<ConfigOption> make_table() {
                                                 "a duration of at least 1s");
          }},
         {"rollup-retention", "400d",
-         "how long the 5-minute and 1-hour roll-ups are kept (raised to retention if shorter)", false,
+         "how long the 1-hour roll-ups are kept, and the 5-minute ones at most (raised to retention "
+         "if shorter)",
+         false,
          [](C& c, S v) {
              c.rollup_retention_ms = in_range<int64_t>(parse_duration_ms(v), 1000, INT64_MAX / 4, v,
                                                        "a duration of at least 1s");
+         }},
+        {"rollup-5m-retention", "42d",
+         "how long the 5-minute roll-ups are kept (raised to retention if shorter, lowered to "
+         "rollup-retention if longer)",
+         false,
+         [](C& c, S v) {
+             c.rollup_5m_retention_ms = in_range<int64_t>(parse_duration_ms(v), 1000, INT64_MAX / 4, v,
+                                                          "a duration of at least 1s");
          }},
         {"compact-after", "10m",
          "samples older than this are rewritten into compressed chunks (e.g. 10m, 1h, 0: as soon as stored)",
@@ -308,6 +318,9 @@ ParsedArgs parse_config(int argc, const char* const argv[]) {
     apply_values(vm, out.config);
     // a stepped query reads roll-ups where they exist: they reach back at least as far as samples
     out.config.rollup_retention_ms = std::max(out.config.rollup_retention_ms, out.config.retention_ms);
+    // the 5-minute ones as well, and they never outlive the 1-hour ones
+    out.config.rollup_5m_retention_ms = std::clamp(out.config.rollup_5m_retention_ms, out.config.retention_ms,
+                                                   out.config.rollup_retention_ms);
     return out;
 }
 
@@ -317,6 +330,7 @@ StoreOptions store_options(const Config& c) {
     o.map_size = c.map_size_mib << 20;
     o.retention_ms = c.retention_ms;
     o.rollup_retention_ms = c.rollup_retention_ms;
+    o.rollup_5m_retention_ms = c.rollup_5m_retention_ms;
     return o;
 }
 

@@ -256,15 +256,18 @@ void collector_stats(const Call& c, JsonWriter& w) {
     w.member("raw_map_holds_days", rounded(map_days, 0.01));
     w.member("raw_held_days", rounded(map_days ? std::min(*map_days, double(st.retention_ms) / 86400000)
                                                : map_days, 0.01));
-    // The roll-ups (docs/storage.md): chunks held per resolution (an hour of 5-minute buckets, a
-    // day of 1-hour ones), and how many days back the
-    // oldest reaches (as the last purge, once a minute, found it; null before it ran or with none).
+    // The roll-ups (docs/storage.md): chunks held per resolution (6 hours of 5-minute buckets, 7
+    // days of 1-hour ones), and how many days back the oldest reaches, of either and of each (as
+    // the last purge, once a minute, found it; null before it ran or with none).
     w.member("rollup_chunks_5m", st.rollup_chunks[0]);
     w.member("rollup_chunks_1h", st.rollup_chunks[1]);
-    w.member("rollup_held_days",
-             rounded(st.rollup_oldest_ms ? std::optional<double>(double(c.now_ms - st.rollup_oldest_ms) / 86400000)
-                                         : std::nullopt,
-                     0.01));
+    auto held_days = [&](int64_t oldest_ms) {
+        return rounded(oldest_ms ? std::optional<double>(double(c.now_ms - oldest_ms) / 86400000) : std::nullopt, 0.01);
+    };
+    w.member("rollup_held_days", held_days(st.rollup_oldest_ms));
+    // per resolution: the 5-minute ones are kept rollup-5m-retention, the 1-hour ones rollup-retention
+    w.member("rollup_5m_held_days", held_days(st.rollup_oldest_res_ms[0]));
+    w.member("rollup_1h_held_days", held_days(st.rollup_oldest_res_ms[1]));
     w.end_object();
     w.key("agents");
     w.begin_array();

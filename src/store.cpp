@@ -422,7 +422,9 @@ CompactStep Store::compact_step(int64_t cutoff_ms, size_t max_samples, size_t ma
 }
 
 uint64_t Store::purge(int64_t now_ms, size_t max_per_txn) {
-    impl_->rollups.purge(now_ms - impl_->opts.rollup_retention_ms, max_per_txn);
+    const int64_t cutoffs[rollup::kResolutionCount] = {now_ms - impl_->opts.rollup_5m_retention_ms,
+                                                       now_ms - impl_->opts.rollup_retention_ms};
+    impl_->rollups.purge(cutoffs, max_per_txn);
     return impl_->purge_before(now_ms - impl_->opts.retention_ms, max_per_txn);
 }
 
@@ -530,6 +532,7 @@ StoreStats Store::stats() const {
     st.purged_for_space = s.purged_for_space;
     s.rollups.stats(t, st);
     st.rollup_retention_ms = s.opts.rollup_retention_ms;
+    st.rollup_5m_retention_ms = s.opts.rollup_5m_retention_ms;
     s.compactor.stats(st);
     return st;
 }

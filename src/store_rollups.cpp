@@ -96,11 +96,10 @@ std::pair<int64_t, int64_t> RollupDb::span() const {
     return {oldest, newest};
 }
 
-uint64_t RollupDb::purge(int64_t cutoff, size_t max_per_txn) {
+uint64_t RollupDb::purge(const int64_t (&cutoffs)[rollup::kResolutionCount], size_t max_per_txn) {
     uint64_t total = 0;
-    int64_t oldest = 0;
     for (size_t r = 0; r < rollup::kResolutionCount; ++r) {
-        int64_t res = rollup::kResolutions[r].ms, res_oldest = 0;
+        int64_t res = rollup::kResolutions[r].ms, res_oldest = 0, cutoff = cutoffs[r];
         for (bool done = false; !done;) {
             Txn t(env_, true, dir_);
             Cursor c(t, db[r], dir_);
@@ -127,9 +126,8 @@ uint64_t RollupDb::purge(int64_t cutoff, size_t max_per_txn) {
             t.commit();
             total += n;
         }
-        if (res_oldest && (!oldest || res_oldest < oldest)) oldest = res_oldest;
+        oldest_[r] = res_oldest;
     }
-    oldest_ = oldest;
     return total;
 }
 
@@ -137,7 +135,11 @@ void RollupDb::stats(const Txn& t, StoreStats& st) const {
     MDB_stat ms;
     for (size_t r = 0; r < rollup::kResolutionCount; ++r)
         if (mdb_stat(t.get(), db[r], &ms) == 0) st.rollup_chunks[r] = ms.ms_entries;
-    st.rollup_oldest_ms = oldest_;
+    st.rollup_oldest_ms = 0;
+    for (size_t r = 0; r < rollup::kResolutionCount; ++r) {
+        int64_t o = st.rollup_oldest_res_ms[r] = oldest_[r];
+        if (o && (!st.rollup_oldest_ms || o < st.rollup_oldest_ms)) st.rollup_oldest_ms = o;
+    }
 }
 
 }  // namespace sfm

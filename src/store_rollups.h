@@ -28,9 +28,14 @@ public:
                                 const Store::RollupFn& fn, bool newest_first) const;
     // Oldest bucket start and newest bucket end over both resolutions (0, 0 when none).
     std::pair<int64_t, int64_t> span() const;
-    // Drops the chunks whose newest bucket starts before cutoff, at most max_per_txn per
-    // transaction; notes the oldest chunk left. Returns the number dropped.
-    uint64_t purge(int64_t cutoff, size_t max_per_txn);
+    // Drops the chunks whose newest bucket starts before the cutoff of their resolution (one per
+    // rollup::kResolutions), at most max_per_txn per transaction; notes the oldest chunk left
+    // per resolution. Returns the number dropped.
+    uint64_t purge(const int64_t (&cutoffs)[rollup::kResolutionCount], size_t max_per_txn);
+    uint64_t purge(int64_t cutoff, size_t max_per_txn) {  // every resolution at one cutoff
+        const int64_t cutoffs[rollup::kResolutionCount] = {cutoff, cutoff};
+        return purge(cutoffs, max_per_txn);
+    }
     void stats(const lmdb::Txn& t, StoreStats& st) const;
 
     MDB_dbi db[rollup::kResolutionCount] = {}, marks = 0;
@@ -40,7 +45,7 @@ private:
     void each_group(lmdb::Cursor& c, F&& f) const;
     const lmdb::Env& env_;
     const std::string& dir_;
-    std::atomic<int64_t> oldest_{0};
+    std::atomic<int64_t> oldest_[rollup::kResolutionCount] = {};
 };
 
 }  // namespace sfm

@@ -60,7 +60,7 @@ TEST_CASE("the shipped config file lists every option of the table with its defa
         if (eq == std::string::npos || eq == 0 || (line.size() > eq + 2 && line[eq + 2] != ' '))
             continue;
         std::string name = line.substr(0, eq);
-        if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") != std::string::npos) continue;
+        if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) continue;
         std::string value = line.size() > eq + 3 ? line.substr(eq + 3) : "";
         CHECK_MESSAGE(found.count(name) == 0, "listed twice: " << name);
         found[name] = value;
@@ -183,6 +183,30 @@ TEST_CASE("round trip: help lists every option of the table it is built from, wi
             CHECK(a.help_text.find(std::string("(=") + o.default_text + ")") != std::string::npos);
     }
     CHECK(parse({"--version"}).action == ParsedArgs::version);
+}
+
+TEST_CASE("rollup-5m-retention: 42 days unless told, within retention and rollup-retention") {
+    const int64_t day = 86400000LL;
+    Config d = parse({}).config;
+    CHECK(d.rollup_retention_ms == 400 * day);
+    CHECK(d.rollup_5m_retention_ms == 42 * day);
+    CHECK(store_options(d).rollup_5m_retention_ms == 42 * day);
+    CHECK(store_options(d).rollup_retention_ms == 400 * day);
+    CHECK(parse({"--rollup-5m-retention", "10d"}).config.rollup_5m_retention_ms == 10 * day);
+    TempConf f("rollup-5m-retention = 90d\n");
+    CHECK(parse({"--config", f.path}).config.rollup_5m_retention_ms == 90 * day);
+    // raised to retention: a stepped query reads roll-ups where the raw samples are gone
+    Config up = parse({"--retention", "14d", "--rollup-5m-retention", "7d"}).config;
+    CHECK(up.rollup_5m_retention_ms == 14 * day);
+    // lowered to rollup-retention: never kept longer than the 1-hour roll-ups
+    Config down = parse({"--rollup-retention", "30d"}).config;
+    CHECK(down.rollup_5m_retention_ms == 30 * day);
+    Config both = parse({"--retention", "60d", "--rollup-retention", "50d"}).config;  // both raised
+    CHECK(both.rollup_retention_ms == 60 * day);
+    CHECK(both.rollup_5m_retention_ms == 60 * day);
+    std::string e = error_of({"--rollup-5m-retention", "long"});
+    CHECK(e.find("rollup-5m-retention") != std::string::npos);
+    CHECK(error_of({"--rollup-5m-retention", "0"}).find("rollup-5m-retention") != std::string::npos);
 }
 
 TEST_CASE("the config maps onto the store, ingest, api and fcgi options") {

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -225,6 +226,61 @@ TEST_CASE("with the older raw samples purged, roll-ups and the raw samples left 
         INFO(b);
         CHECK(f.rollups.handle(b, 1'000'000'000).body == before[i]);
     }
+}
+
+TEST_CASE("rollup-5m-retention: a purge drops the older 5-minute roll-ups, keeps the 1-hour ones; a 10-minute step answers what is left") {
+    Fixture f;  // raw samples kept a day, 5-minute roll-ups 42 days (StoreOptions' default), 1-hour ones ten years
+    const int64_t day = 86400000LL, week = 7 * day;
+    auto ask = [&](const char* step, bool derive, int64_t now) {
+        std::string b = Fixture::body("host.cpu", R"("ip":"10.0.0.1")",
+                                      "\"from\":" + std::to_string(kHour0 + 1) + ",\"to\":" + std::to_string(f.end + 3600000) +
+                                          ",\"step\":" + step + ",\"derive\":" + (derive ? "true" : "false"));
+        Json::Value v = parse_json(f.rollups.handle(b, now).body);
+        REQUIRE_MESSAGE(v.isMember("result"), b << ": " << v.toStyledString());
+        return v["result"];
+    };
+    auto store_stats = [&](int64_t now) {
+        return parse_json(f.rollups.handle(R"({"jsonrpc":"2.0","method":"collector.stats","id":1})", now).body)["result"]["store"];
+    };
+    Json::Value ten = ask("\"10m\"", false, 1'000'000'000), hour = ask("\"1h\"", true, 1'000'000'000);
+    REQUIRE(ten.size() > 30);
+    REQUIRE(hour.size() > 5);
+    // 42 days and a millisecond after the end of the first 6-hour chunk of 5-minute buckets: it
+    // goes (its newest bucket starts before now - 42 d), the next one stays; so do the raw samples
+    const int64_t first_end = kHour0 + 6 * 3600000, hour_chunk = rollup::bucket_end(kStart, week) - week;
+    int64_t now = first_end + 42 * day + 1;
+    f.store.purge(now);
+    StoreStats st = f.store.stats();
+    CHECK(st.samples == 0);
+    CHECK(st.rollup_chunks[0] == 6);  // one chunk per entity left: the hours after first_end
+    CHECK(st.rollup_chunks[1] == 6);
+    CHECK(st.rollup_oldest_res_ms[0] == first_end);
+    CHECK(st.rollup_oldest_res_ms[1] == hour_chunk);
+    CHECK(st.rollup_oldest_ms == hour_chunk);
+    Json::Value s = store_stats(now);
+    CHECK(s["rollup_5m_held_days"].asDouble() == 42);
+    CHECK(s["rollup_1h_held_days"].asDouble() == std::round(double(now - hour_chunk) / day * 100) / 100);
+    CHECK(s["rollup_held_days"] == s["rollup_1h_held_days"]);
+    // the 10-minute steps of the buckets left, as before; none of those that went
+    Json::Value want(Json::arrayValue);
+    for (const auto& r : ten)
+        if (r["timestamp"].asInt64() > first_end) want.append(r);
+    CHECK(want.size() > 3);
+    CHECK(want.size() < ten.size());
+    CHECK(ask("\"10m\"", false, now) == want);
+    CHECK(ask("\"1h\"", true, now) == hour);
+    // every 5-minute roll-up older than the retention: steps of 10 and 35 minutes answer an empty
+    // list (no error), whole hours as before
+    now = f.end + 42 * day + 6 * 3600000;
+    f.store.purge(now);
+    st = f.store.stats();
+    CHECK(st.rollup_chunks[0] == 0);
+    CHECK(st.rollup_chunks[1] == 6);
+    CHECK(st.rollup_oldest_res_ms[0] == 0);
+    CHECK(store_stats(now)["rollup_5m_held_days"].isNull());
+    CHECK(ask("\"10m\"", false, now).size() == 0);
+    CHECK(ask("\"35m\"", true, now).size() == 0);
+    CHECK(ask("\"1h\"", true, now) == hour);
 }
 
 TEST_CASE("a roll-up pass killed with SIGKILL loses and doubles no bucket: finished afterwards, it answers as the raw samples") {

@@ -35,6 +35,7 @@ struct Config {
     uint64_t map_size_mib = 0;  // 0: not given (derived from the disk, or the store's own)
     int64_t retention_ms = 0;
     int64_t rollup_retention_ms = 0;
+    int64_t rollup_5m_retention_ms = 0;  // within [retention_ms, rollup_retention_ms]
     int64_t compact_after_ms = 0;
     std::string udp_listen;
     uint16_t udp_port = 0;

@@ -38,8 +38,9 @@ struct StoreOptions {
     // existing one keeps the size it has. Given, it becomes the store's size (kept after).
     uint64_t map_size = 1ull << 30;
     int64_t retention_ms = 7 * 86400000LL;  // purge() drops samples older than this
-    int64_t rollup_retention_ms = 400 * 86400000LL;  // purge() drops roll-ups older than this
+    int64_t rollup_retention_ms = 400 * 86400000LL;  // purge() drops 1-hour roll-ups older than this
     int64_t compact_after_ms = 600000;      // compact_step() rewrites samples older than this
+    int64_t rollup_5m_retention_ms = 42 * 86400000LL;  // purge() drops 5-minute roll-ups older than this
 };
 
 // The map size of a new store when none is given: half of free_bytes (LMDB's map is address
@@ -129,7 +130,8 @@ struct StoreStats {
     uint64_t purged_for_space = 0;  // samples dropped early because the map was filling up
     uint64_t rollup_chunks[2] = {0, 0};  // chunks of buckets held per resolution (rollup::kResolutions)
     int64_t rollup_oldest_ms = 0;   // the oldest chunk's start, as the last purge found it; 0: none
-    int64_t rollup_retention_ms = 0;
+    int64_t rollup_oldest_res_ms[2] = {0, 0};  // the same per resolution
+    int64_t rollup_retention_ms = 0, rollup_5m_retention_ms = 0;
     // Compaction (compact_step): raw samples rewritten into chunks; passes finished; when the
     // last pass ended (0: none yet) and the time its transactions took.
     uint64_t compacted_samples = 0, compaction_runs = 0;
