@@ -2,6 +2,7 @@
 #include "sflow_monitor/derive.h"
 
 #include <algorithm>
+#include <iterator>
 #include <cstring>
 #include <string_view>
 #include <type_traits>
@@ -69,25 +70,24 @@ struct Rates {
 };
 
 // The shares a record's CPU time counters (SFM_CT) become; written before the rates.
+constexpr const char* kHostCpuShares[] = {"cpu_util_pct",       "cpu_user_pct", "cpu_nice_pct",
+                                          "cpu_system_pct",     "cpu_idle_pct", "cpu_waiting_io_pct",
+                                          "cpu_intr_pct",       "cpu_sintr_pct", "cpu_steal_pct"};
+constexpr const char* kVcpuShare = "vcpu_util_pct";
 template <class T>
 void shares(Rates&, const T&, const T&) {}
 
 void shares(Rates& r, const HostCpu& p, const HostCpu& c) {
     auto split = cpu_split(p, c);
     if (!split) return;
-    r.put("cpu_util_pct", split->util);
-    r.put("cpu_user_pct", split->user);
-    r.put("cpu_nice_pct", split->nice);
-    r.put("cpu_system_pct", split->system);
-    r.put("cpu_idle_pct", split->idle);
-    r.put("cpu_waiting_io_pct", split->waiting_io);
-    r.put("cpu_intr_pct", split->intr);
-    r.put("cpu_sintr_pct", split->sintr);
-    r.put("cpu_steal_pct", split->steal);
+    const double v[] = {split->util,       split->user, split->nice,  split->system, split->idle,
+                        split->waiting_io, split->intr, split->sintr, split->steal};
+    static_assert(std::size(v) == std::size(kHostCpuShares));
+    for (size_t i = 0; i < std::size(v); ++i) r.put(kHostCpuShares[i], v[i]);
 }
 
 void shares(Rates& r, const VirtCpu& p, const VirtCpu& c) {
-    if (auto u = vcpu_util(p, c, r.s)) r.put("vcpu_util_pct", *u);
+    if (auto u = vcpu_util(p, c, r.s)) r.put(kVcpuShare, *u);
 }
 
 // The rates visitor, over the counters records.h marks SFM_C. A first walk of the previous
@@ -205,6 +205,53 @@ void DerivedRange::merge(const DerivedRange& o) {
     for (const auto& e : o.keys_) put_extremes(e.key, e.min, e.max);
     reset_ = reset_ || o.reset_;
     gap_ = gap_ || o.gap_;
+}
+
+namespace {
+
+struct KeyLister {  // the "<counter>_per_s" keys of a record, in field order (as RateWriter)
+    std::vector<std::string>& out;
+    template <class K, class T>
+    void operator()(const K&, const T&) {}
+    template <class K, class T>
+    void extra(const K&, const T&) {}
+    template <class K, class T>
+    void counter(const K& k, const T&, CounterKind kind) {
+        if (kind == CounterKind::rate) out.push_back(std::string(k) + "_per_s");
+    }
+};
+
+template <class T>
+std::vector<std::string> keys_of(std::vector<std::string> shares) {
+    KeyLister l{shares};
+    const T none{};
+    T::fields(none, l);
+    return shares;
+}
+
+}  // namespace
+
+const std::vector<std::string>& derived_keys(uint32_t f) {
+    static const std::vector<std::string> none;
+    static const std::vector<std::string> host_cpu =
+        keys_of<HostCpu>({std::begin(kHostCpuShares), std::end(kHostCpuShares)});
+    static const std::vector<std::string> host_memory = keys_of<HostMemory>({}), host_disk = keys_of<HostDiskIo>({}),
+                                          host_net = keys_of<HostNetIo>({}), virt_node = keys_of<VirtNode>({}),
+                                          virt_cpu = keys_of<VirtCpu>({kVcpuShare}),
+                                          virt_memory = keys_of<VirtMemory>({}), virt_disk = keys_of<VirtDiskIo>({}),
+                                          virt_net = keys_of<VirtNetIo>({});
+    switch (f) {
+        case HostCpu::format: return host_cpu;
+        case HostMemory::format: return host_memory;
+        case HostDiskIo::format: return host_disk;
+        case HostNetIo::format: return host_net;
+        case VirtNode::format: return virt_node;
+        case VirtCpu::format: return virt_cpu;
+        case VirtMemory::format: return virt_memory;
+        case VirtDiskIo::format: return virt_disk;
+        case VirtNetIo::format: return virt_net;
+        default: return none;
+    }
 }
 
 template <class T>

@@ -43,6 +43,8 @@ void add_interval(DerivedRange& range, const RecordValue& prev, const SampleMeta
 }
 
 constexpr size_t kMaxSeriesTypes = 9;
+// A key index that says: this key's name is stored at the end of the value.
+constexpr size_t kUnknownKey = 0xff;
 
 // A derived value in thousandths, rounded as the API rounds it (derive.cpp's round3): the
 // answer shows the rounded extremes, and rounding commutes with min and max, so keeping them
@@ -66,10 +68,15 @@ const TypeSummary* Bucket::find(uint32_t format) const {
 
 // ---- building ----------------------------------------------------------------------------
 
-std::optional<Bucket> BucketBuilder::add(const SampleMeta& m, std::string_view raw) {
+void BucketBuilder::before(const SampleMeta& m, std::string_view raw) { sample(m, raw, false); }
+
+std::optional<Bucket> BucketBuilder::add(const SampleMeta& m, std::string_view raw) { return sample(m, raw, true); }
+
+std::optional<Bucket> BucketBuilder::sample(const SampleMeta& m, std::string_view raw, bool in_bucket) {
     std::optional<Bucket> done;
     int64_t end = bucket_end(m.ts_ms, res_);
-    if (open_ && end != cur_.end_ms) done = close();
+    if (in_bucket && open_ && end != cur_.end_ms) done = close();
+    uint64_t pos = pos_++;
     // The series records of the sample: the first good one of each format (find_record's pick).
     struct Found {
         uint32_t format;
@@ -100,11 +107,25 @@ std::optional<Bucket> BucketBuilder::add(const SampleMeta& m, std::string_view r
         }
     } catch (const DecodeError&) {
     }
-    if (nfound == 0) return done;
+    auto prev_of = [&](uint32_t format) -> Prev* {
+        for (Prev& p : prev_)
+            if (p.format == format) return &p;
+        return nullptr;
+    };
+    if (!in_bucket) {
+        for (size_t j = 0; j < nfound; ++j) {
+            Prev* p = prev_of(found[j].format);
+            if (!p) p = &prev_.emplace_back(Prev{found[j].format, {}, {}, 0});
+            *p = Prev{found[j].format, std::move(found[j].value), m, pos};
+        }
+        return done;
+    }
     if (!open_) {
         open_ = true;
         cur_.end_ms = end;
     }
+    ++cur_.total;
+    if (nfound == 0) return done;
     uint64_t ord = ordinal_++;
     Slot slot{ord, {m, {}}, 0};
     XdrWriter(slot.kept.records).u32(uint32_t(nfound));
@@ -113,21 +134,24 @@ std::optional<Bucket> BucketBuilder::add(const SampleMeta& m, std::string_view r
     for (size_t j = 0; j < nfound; ++j) {
         size_t t = 0;
         while (t < cur_.types.size() && cur_.types[t].format != found[j].format) ++t;
+        Prev* p = prev_of(found[j].format);
+        // the interval ending here counts when the sample before holding the record is near
+        bool near = p && pos - p->pos <= kNearSamples;
         if (t == cur_.types.size()) {
             cur_.types.push_back({});
             cur_.types[t].format = found[j].format;
-            open_types_.push_back({ord, ord, {}, m});
-            slots_.back().refs += 2;
+            open_types_.push_back({near ? std::nullopt : std::optional<uint64_t>(ord), ord});
+            slots_.back().refs += near ? 1 : 2;
         } else {
             Open& o = open_types_[t];
-            add_interval(cur_.types[t].range, o.last_rec, o.last_meta, found[j].value, m);
             uint64_t old = o.last_ord;
             o.last_ord = ord;
-            o.last_meta = m;
             ++slots_.back().refs;
             release(old);
         }
-        open_types_[t].last_rec = std::move(found[j].value);
+        if (near) add_interval(cur_.types[t].range, p->rec, p->meta, found[j].value, m);
+        if (!p) p = &prev_.emplace_back(Prev{found[j].format, {}, {}, 0});
+        *p = Prev{found[j].format, std::move(found[j].value), m, pos};
         ++cur_.types[t].count;
     }
     return done;
@@ -149,8 +173,13 @@ Bucket BucketBuilder::close() {
         return uint8_t(i);
     };
     for (size_t t = 0; t < b.types.size(); ++t) {
-        b.types[t].first = index(open_types_[t].first_ord);
-        b.types[t].last = index(open_types_[t].last_ord);
+        const Open& o = open_types_[t];
+        b.types[t].first = o.first_ord ? index(*o.first_ord) : kNoFirst;
+        b.types[t].last = index(o.last_ord);
+        uint64_t last_pos = 0;
+        for (const Prev& p : prev_)
+            if (p.format == b.types[t].format) last_pos = p.pos;
+        b.types[t].tail = uint8_t(std::min<uint64_t>(pos_ - 1 - last_pos, 255));
     }
     for (Slot& s : slots_) b.kept.push_back(std::move(s.kept));
     slots_.clear();
@@ -167,10 +196,18 @@ std::optional<Bucket> BucketBuilder::finish() {
 
 // ---- bytes -------------------------------------------------------------------------------
 
+// A bucket's value, all in 32-bit words so that the chunk codec's word prediction lines up
+// from bucket to bucket (docs/storage.md, "Bucket value"): head, kept samples, per type a
+// head and its keys (indices into derived_keys), then every key's extremes — the high words,
+// then the low words of the minima, then those of the maxima — and last the names of keys
+// not in derived_keys (none, unless a build adds keys the list does not know).
 std::string encode_bucket(const Bucket& b) {
     std::string v;
     v.push_back(char(kBucketFormat));
     v.push_back(char(b.kept.size()));
+    v.push_back(char(b.types.size()));
+    v.push_back(0);
+    put_be(v, std::min<uint64_t>(b.total, UINT32_MAX), 4);
     for (const Kept& k : b.kept) {
         put_be(v, uint64_t(k.meta.ts_ms), store_format::kTsSize);
         size_t at = v.size();
@@ -178,22 +215,38 @@ std::string encode_bucket(const Bucket& b) {
         store_format::encode_meta(&v[at], k.meta);
         put_be(v, k.records.size(), 4);
         v.append(k.records);
+        v.resize((v.size() + 3) / 4 * 4, '\0');
     }
-    v.push_back(char(b.types.size()));
+    std::string high, low_min, low_max, names;
     for (const TypeSummary& t : b.types) {
         put_be(v, t.format, 4);
         put_be(v, std::min<uint64_t>(t.count, UINT32_MAX), 4);
         v.push_back(char(t.first));
         v.push_back(char(t.last));
         v.push_back(char((t.range.reset() ? 1 : 0) | (t.range.gap() ? 2 : 0)));
+        v.push_back(char(t.tail));
         v.push_back(char(t.range.size()));
+        const std::vector<std::string>& known = derived_keys(t.format);
         t.range.each([&](std::string_view key, double min, double max) {
-            v.push_back(char(key.size()));
-            v.append(key);
-            put_be(v, uint64_t(milli(min)), 8);
-            put_be(v, uint64_t(milli(max)), 8);
+            size_t i = size_t(std::find(known.begin(), known.end(), key) - known.begin());
+            if (i >= known.size() || i >= kUnknownKey) {
+                i = kUnknownKey;
+                names.push_back(char(std::min<size_t>(key.size(), 255)));
+                names.append(key.substr(0, 255));
+            }
+            v.push_back(char(i));
+            uint64_t lo = uint64_t(milli(min)), hi = uint64_t(milli(max));
+            put_be(high, lo >> 32, 4);
+            put_be(high, hi >> 32, 4);
+            put_be(low_min, uint32_t(lo), 4);
+            put_be(low_max, uint32_t(hi), 4);
         });
+        v.resize((v.size() + 3) / 4 * 4, '\0');
     }
+    v += high;
+    v += low_min;
+    v += low_max;
+    v += names;
     return v;
 }
 
@@ -201,10 +254,14 @@ std::optional<Bucket> decode_bucket(std::string_view v, int64_t end_ms) {
     size_t pos = 0;
     auto need = [&](size_t n) { return v.size() - pos >= n; };
     auto byte = [&] { return uint8_t(v[pos++]); };
-    if (!need(2) || byte() != kBucketFormat) return std::nullopt;
+    auto align = [&] { pos = std::min(v.size(), (pos + 3) / 4 * 4); };
+    if (!need(8) || byte() != kBucketFormat) return std::nullopt;
     Bucket b;
     b.end_ms = end_ms;
-    size_t nkept = byte();
+    size_t nkept = byte(), ntypes = byte();
+    pos = 4;
+    b.total = get_be(v.data() + pos, 4);
+    pos += 4;
     constexpr size_t kKeptHead = store_format::kTsSize + store_format::kMetaSize + 4;
     for (size_t i = 0; i < nkept; ++i) {
         if (!need(kKeptHead)) return std::nullopt;
@@ -215,12 +272,16 @@ std::optional<Bucket> decode_bucket(std::string_view v, int64_t end_ms) {
         if (!need(len)) return std::nullopt;
         k.records.assign(v.substr(pos, len));
         pos += len;
+        align();
         b.kept.push_back(std::move(k));
     }
-    if (!need(1)) return std::nullopt;
-    size_t ntypes = byte();
+    struct Keys {
+        size_t at, n;  // where the type's key indices are
+    };
+    std::vector<Keys> keys;
+    size_t nkeys = 0;
     for (size_t i = 0; i < ntypes; ++i) {
-        if (!need(12)) return std::nullopt;
+        if (!need(13)) return std::nullopt;
         TypeSummary t;
         t.format = uint32_t(get_be(v.data() + pos, 4));
         t.count = get_be(v.data() + pos + 4, 4);
@@ -228,21 +289,41 @@ std::optional<Bucket> decode_bucket(std::string_view v, int64_t end_ms) {
         t.first = byte();
         t.last = byte();
         uint8_t flags = byte();
-        size_t nkeys = byte();
-        if (t.first >= b.kept.size() || t.last >= b.kept.size()) return std::nullopt;
-        for (size_t j = 0; j < nkeys; ++j) {
-            if (!need(1)) return std::nullopt;
-            size_t klen = byte();
-            if (!need(klen + 16)) return std::nullopt;
-            std::string_view key = v.substr(pos, klen);
-            pos += klen;
-            double min = double(int64_t(get_be(v.data() + pos, 8))) / 1000;
-            double max = double(int64_t(get_be(v.data() + pos + 8, 8))) / 1000;
-            pos += 16;
-            t.range.put_extremes(key, min, max);
-        }
+        t.tail = byte();
+        size_t n = byte();
+        if ((t.first != kNoFirst && t.first >= b.kept.size()) || t.last >= b.kept.size() || !need(n))
+            return std::nullopt;
+        keys.push_back({pos, n});
+        nkeys += n;
+        pos += n;
+        align();
         t.range.set_flags(flags & 1, flags & 2);
         b.types.push_back(std::move(t));
+    }
+    size_t high = pos, low_min = high + 8 * nkeys, low_max = low_min + 4 * nkeys, names = low_max + 4 * nkeys;
+    if (v.size() < names) return std::nullopt;
+    pos = names;
+    size_t k = 0;
+    for (size_t i = 0; i < ntypes; ++i) {
+        TypeSummary& t = b.types[i];
+        const std::vector<std::string>& known = derived_keys(t.format);
+        for (size_t j = 0; j < keys[i].n; ++j, ++k) {
+            size_t index = uint8_t(v[keys[i].at + j]);
+            std::string_view key;
+            if (index < known.size()) {
+                key = known[index];
+            } else {
+                if (index != kUnknownKey || !need(1)) return std::nullopt;
+                size_t len = byte();
+                if (!need(len)) return std::nullopt;
+                key = v.substr(pos, len);
+                pos += len;
+            }
+            auto word = [&](size_t at) { return get_be(v.data() + at, 4); };
+            int64_t min = int64_t(word(high + 8 * k) << 32 | word(low_min + 4 * k));
+            int64_t max = int64_t(word(high + 8 * k + 4) << 32 | word(low_max + 4 * k));
+            t.range.put_extremes(key, double(min) / 1000, double(max) / 1000);
+        }
     }
     return b;
 }

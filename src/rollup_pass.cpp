@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "sflow_monitor/derive.h"
 #include "sflow_monitor/rollup.h"
 #include "sflow_monitor/store_format.h"
 
@@ -19,6 +20,12 @@ size_t RollupPass::build(const std::string& ekey, size_t res, int64_t from, int6
     Entity kind = Entity(ekey[0]);
     std::string name = ekey.substr(store_format::kEntityKeyHead);
     rollup::BucketBuilder builder(r.ms);
+    // the samples just before: the intervals into the first bucket start there
+    std::vector<std::pair<SampleMeta, std::string>> before;
+    if (from >= 0)
+        store_.scan(kind, name, -1, from, [&](const SampleMeta& m, std::string_view raw) { before.emplace_back(m, raw); },
+                    kNearSamples, true);
+    for (size_t i = before.size(); i-- > 0;) builder.before(before[i].first, before[i].second);
     size_t n = 0;
     int64_t mark = from;
     // the buckets built, per chunk: a chunk is written whole, with the buckets it held up to

@@ -14,7 +14,7 @@ namespace {
 
 // How many samples (or buckets) before a stepped query's range are searched for the one its
 // first step derives from (newest first, the first that holds the record asked for).
-constexpr size_t kBaseLookback = 16;
+constexpr size_t kBaseLookback = kNearSamples;  // derive.h: the same bound as for an interval
 
 int64_t step_of(int64_t ts, int64_t step) { return rollup::floor_div(ts - 1, step); }
 int64_t floor_to(int64_t t, int64_t len) { return rollup::floor_div(t, len) * len; }
@@ -85,21 +85,32 @@ void stepped_series(const Call& c, const SteppedRange& r, JsonWriter& w,
             return go;
         }, newest_first);
     };
-    if (r.derive && !p.base_from_rollups)
+    // the sample before the range holding T, and how many samples lie between it and the range
+    if (r.derive && !p.base_from_rollups) {
+        uint64_t n = 0;
         c.store.scan(r.kind, r.name, -1, r.after,
                      [&](const SampleMeta& m, std::string_view raw) {
                          if (f.base) return;
-                         if (auto rec = find_record<T>(raw)) f.base = typename rollup::StepFold<T>::Held{std::move(*rec), m};
+                         if (auto rec = find_record<T>(raw)) {
+                             f.base = typename rollup::StepFold<T>::Held{std::move(*rec), m};
+                             f.since = n;
+                         }
+                         ++n;
                      },
                      kBaseLookback, true);
+    }
     if (r.derive && p.base_from_rollups) {
         size_t n = 0;
+        uint64_t between = 0;
         buckets(-1, floor_to(r.after, res.ms), [&](int64_t end, std::string_view value) {
             auto b = decode(value, end);
             const rollup::TypeSummary* s = b ? b->find(T::format) : nullptr;
             if (s)
-                if (auto rec = find_record<T>(b->kept[s->last].records))
+                if (auto rec = find_record<T>(b->kept[s->last].records)) {
                     f.base = typename rollup::StepFold<T>::Held{std::move(*rec), b->kept[s->last].meta};
+                    f.since = between + s->tail;
+                }
+            if (b) between += b->total;
             return !f.base && ++n < kBaseLookback;
         }, true);
     }
@@ -130,7 +141,10 @@ void stepped_series(const Call& c, const SteppedRange& r, JsonWriter& w,
         scan_streamed(c.store, r.kind, r.name, after, upto, [&](const SampleMeta& m, std::string_view raw) {
             c.budget.check();
             auto rec = find_record<T>(raw);
-            if (!rec) return true;
+            if (!rec) {
+                f.skip();
+                return true;
+            }
             if (!(more = enter(m.ts_ms))) return false;
             f.sample(std::move(*rec), m, r.derive);
             return true;
@@ -143,13 +157,17 @@ void stepped_series(const Call& c, const SteppedRange& r, JsonWriter& w,
             c.budget.check();
             auto b = decode(value, end);
             const rollup::TypeSummary* s = b ? b->find(T::format) : nullptr;
-            if (!s) return true;
-            auto first = find_record<T>(b->kept[s->first].records);
-            auto last = find_record<T>(b->kept[s->last].records);
-            if (!first || !last) return true;
+            auto last = s ? find_record<T>(b->kept[s->last].records) : std::nullopt;
+            if (!last) {
+                if (b) f.skip(b->total);
+                return true;
+            }
+            bool kept_first = s->first != rollup::kNoFirst;
+            auto first = kept_first ? find_record<T>(b->kept[s->first].records) : std::nullopt;
             const SampleMeta& lm = b->kept[s->last].meta;
             if (!(more = enter(lm.ts_ms))) return false;
-            f.bucket(*s, std::move(*first), b->kept[s->first].meta, std::move(*last), lm, r.derive);
+            f.bucket(*s, std::move(first), kept_first ? &b->kept[s->first].meta : nullptr, std::move(*last), lm,
+                     r.derive);
             return true;
         }, false);
     if (more) raw(std::max(p.raw_head, p.buckets_upto), r.upto);

@@ -97,7 +97,7 @@ struct Store::Impl {
         check(mdb_dbi_open(t.get(), "samples", MDB_CREATE, &samples), "open samples");
         check(mdb_dbi_open(t.get(), "entities", MDB_CREATE, &entities), "open entities");
         check(mdb_dbi_open(t.get(), "info", MDB_CREATE, &info), "open info");
-        rollups.open(t);
+        rollups.open(t, info);
         MDB_val k = mval(kSchemaKey), v;
         int rc = mdb_get(t.get(), info, &k, &v);
         if (rc != MDB_NOTFOUND) check(rc, "read schema");

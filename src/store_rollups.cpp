@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "sflow_monitor/log.h"
 #include "sflow_monitor/store_format.h"
 
 namespace sfm {
@@ -13,10 +14,30 @@ using store_format::encode_info_u64;
 using store_format::get_be;
 using store_format::kTsSize;
 
-void RollupDb::open(const Txn& t) {
+void RollupDb::open(const Txn& t, MDB_dbi info) {
     check(dir_, mdb_dbi_open(t.get(), "rollup_5m", MDB_CREATE, &db[0]), "open rollup_5m");
     check(dir_, mdb_dbi_open(t.get(), "rollup_1h", MDB_CREATE, &db[1]), "open rollup_1h");
     check(dir_, mdb_dbi_open(t.get(), "rollup_marks", MDB_CREATE, &marks), "open rollup_marks");
+    MDB_val k = mval(store_format::kRollupFormatKey), v;
+    int rc = mdb_get(t.get(), info, &k, &v);
+    if (rc != MDB_NOTFOUND) check(dir_, rc, "read roll-up format");
+    uint64_t have = rc == 0 ? decode_info_u64(sview(v)) : 1;
+    if (rc == 0 && have == rollup::kBucketFormat) return;
+    uint64_t held = 0;
+    for (MDB_dbi d : {db[0], db[1], marks}) {
+        MDB_stat st;
+        check(dir_, mdb_stat(t.get(), d, &st), "stat roll-ups");
+        held += st.ms_entries;
+    }
+    if (held) {
+        for (MDB_dbi d : {db[0], db[1], marks}) check(dir_, mdb_drop(t.get(), d, 0), "drop roll-ups");
+        log_info("store %s: roll-ups of bucket format %llu dropped (%llu entries); this build writes format %u and "
+                 "builds them again from the raw samples held",
+                 dir_.c_str(), (unsigned long long)have, (unsigned long long)held, unsigned(rollup::kBucketFormat));
+    }
+    std::string val = encode_info_u64(rollup::kBucketFormat);
+    MDB_val nv = mval(val);
+    check(dir_, mdb_put(t.get(), info, &k, &nv, 0), "write roll-up format");
 }
 
 int RollupDb::try_write(const RollupWrite& w) {

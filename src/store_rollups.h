@@ -22,7 +22,10 @@ namespace sfm {
 class RollupDb {
 public:
     RollupDb(const lmdb::Env& env, const std::string& dir) : env_(env), dir_(dir) {}
-    void open(const lmdb::Txn& t);  // creates the databases if missing
+    // Creates the databases if missing. Roll-ups of another bucket format than this build's
+    // (info's rollup_format; none: format 1) are dropped, marks included, and so built again
+    // from the raw samples held (logged).
+    void open(const lmdb::Txn& t, MDB_dbi info);
     int try_write(const RollupWrite& w);
     std::optional<int64_t> scan(size_t res, std::string_view entity_key, int64_t after_ms, int64_t upto_ms,
                                 const Store::RollupFn& fn, bool newest_first) const;

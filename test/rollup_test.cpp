@@ -1,5 +1,6 @@
-// Roll-up buckets without LMDB: what a bucket keeps (counts, first and last samples, the
-// extremes of the values derived inside it, flags), its bytes, and resolution choice. The
+// Roll-up buckets without LMDB: what a bucket keeps (counts, last samples, the first ones only
+// where no interval ends there, the extremes of the values derived over the intervals ending in
+// it, flags), its bytes, and resolution choice. The
 // expected values are worked out by hand from the table below (as in step_test.cpp).
 #include <doctest/doctest.h>
 
@@ -60,32 +61,48 @@ Extremes extremes(const DerivedRange& r, std::string_view key) {
     return e;
 }
 
-std::vector<Bucket> build(int64_t res, const std::vector<int>& polls, int without_cpu = 0) {
+// polls in order; those for which without(i) holds have no host_cpu
+template <class F>
+std::vector<Bucket> build(int64_t res, const std::vector<int>& polls, F without) {
     BucketBuilder b(res);
     std::vector<Bucket> out;
     for (int i : polls)
-        if (auto done = b.add(meta(i), records(i, i == without_cpu))) out.push_back(std::move(*done));
+        if (auto done = b.add(meta(i), records(i, without(i)))) out.push_back(std::move(*done));
     if (auto last = b.finish()) out.push_back(std::move(*last));
     return out;
+}
+std::vector<Bucket> build(int64_t res, const std::vector<int>& polls, int without_cpu = 0) {
+    return build(res, polls, [&](int i) { return i == without_cpu; });
 }
 
 }  // namespace
 
-TEST_CASE("a bucket keeps its count, first and last samples, and the extremes of the values derived inside it") {
+TEST_CASE("a bucket keeps its count, its last sample, and the extremes of the values derived over the intervals ending in it") {
     std::vector<Bucket> bs = build(30000, {1, 2, 3, 4, 5, 6, 7, 8, 9});
     REQUIRE(bs.size() == 3);
-    const int first[] = {1, 4, 7}, last[] = {3, 6, 9};
-    const double util_min[] = {10, 20, 40}, util_max[] = {30, 20, 60};  // not 6→7 (90): before bucket 2
-    const double ctx_min[] = {10, 40, 70}, ctx_max[] = {20, 50, 80};
+    const int last[] = {3, 6, 9};
+    // 3→4 (50) ends in bucket 1, 6→7 (90) in bucket 2: the interval into a bucket is its own
+    const double util_min[] = {10, 20, 40}, util_max[] = {30, 50, 90};
+    const double ctx_min[] = {10, 30, 60}, ctx_max[] = {20, 50, 80};
     for (int k = 0; k < 3; ++k) {
         INFO("bucket " << k);
         const Bucket& b = bs[size_t(k)];
         CHECK(b.end_ms == 30000 * (k + 1));
+        CHECK(b.total == 3);
         REQUIRE(b.types.size() == 1);  // host_descr is not kept
         const TypeSummary* t = b.find(HostCpu::format);
         REQUIRE(t);
         CHECK(t->count == 3);
-        CHECK(b.kept[t->first].meta.ts_ms == 10000 * first[k]);
+        CHECK(t->tail == 0);
+        // only the entity's first sample has no interval ending at it: only there the first is kept
+        if (k == 0) {
+            REQUIRE(t->first != kNoFirst);
+            CHECK(b.kept[t->first].meta.ts_ms == 10000);
+            CHECK(b.kept.size() == 2);
+        } else {
+            CHECK(t->first == kNoFirst);
+            CHECK(b.kept.size() == 1);
+        }
         CHECK(b.kept[t->last].meta.ts_ms == 10000 * last[k]);
         CHECK(b.kept[t->last].meta.sample_sequence == uint32_t(last[k]));
         auto cpu = find_record<HostCpu>(b.kept[t->last].records);
@@ -93,7 +110,6 @@ TEST_CASE("a bucket keeps its count, first and last samples, and the extremes of
         CHECK(cpu->cpu_user == kUser[last[k]]);
         CHECK(cpu->cpu_contexts == kContexts[last[k]]);
         CHECK_FALSE(find_record<HostDescr>(b.kept[t->last].records));
-        // the first interval counted is the first one inside the bucket: not the one before it
         Extremes u = extremes(t->range, "cpu_util_pct"), c = extremes(t->range, "cpu_contexts_per_s");
         REQUIRE(u.found);
         REQUIRE(c.found);
@@ -106,12 +122,28 @@ TEST_CASE("a bucket keeps its count, first and last samples, and the extremes of
     }
 }
 
+TEST_CASE("the samples before the first bucket built give the interval into it") {
+    BucketBuilder b(30000);
+    b.before(meta(2), records(2));
+    b.before(meta(3), records(3));
+    for (int i : {4, 5, 6}) CHECK_FALSE(b.add(meta(i), records(i)));
+    auto done = b.finish();
+    REQUIRE(done);
+    const TypeSummary* t = done->find(HostCpu::format);
+    REQUIRE(t);
+    CHECK(t->count == 3);  // the samples before are not counted
+    CHECK(done->total == 3);
+    CHECK(t->first == kNoFirst);
+    CHECK(extremes(t->range, "cpu_util_pct").max == doctest::Approx(50));  // 3 → 4
+}
+
 TEST_CASE("a sample without the record is not counted for it; a lost sample is a gap; one sample, one kept") {
     std::vector<Bucket> bs = build(30000, {1, 2, 3, 4, 6, 7}, 2);
     REQUIRE(bs.size() == 3);
     const TypeSummary* t0 = bs[0].find(HostCpu::format);
     REQUIRE(t0);
     CHECK(t0->count == 2);  // poll 2 has no host_cpu
+    CHECK(bs[0].total == 3);
     CHECK(bs[0].kept.size() == 2);
     CHECK(extremes(t0->range, "cpu_contexts_per_s").min == doctest::Approx(15));  // 1 → 3: 300 in 20 s
     const TypeSummary* t1 = bs[1].find(HostCpu::format);
@@ -122,18 +154,49 @@ TEST_CASE("a sample without the record is not counted for it; a lost sample is a
     const TypeSummary* t2 = bs[2].find(HostCpu::format);
     REQUIRE(t2);
     CHECK(t2->count == 1);
-    CHECK(t2->first == t2->last);
+    CHECK(t2->first == kNoFirst);
     CHECK(bs[2].kept.size() == 1);
-    CHECK(t2->range.size() == 0);  // no interval inside it
+    Extremes c = extremes(t2->range, "cpu_contexts_per_s");  // 6 → 7 only: 600 in 10 s
+    CHECK(c.min == doctest::Approx(60));
+    CHECK(c.max == doctest::Approx(60));
+    CHECK_FALSE(t2->range.gap());
+}
+
+TEST_CASE("an interval counts only when the sample before holding the record is among the 16 before it") {
+    std::vector<int> polls;
+    for (int i = 1; i <= 60; ++i) polls.push_back(i);
+    // far: 17 samples without host_cpu between polls 2 and 20 (18 apart); near: 15 between 30 and 46
+    auto without = [](int i) { return (i > 2 && i < 20) || (i > 30 && i < 46); };
+    std::vector<Bucket> bs = build(10000, polls, without);  // one poll a bucket
+    REQUIRE(bs.size() == 60);  // samples without any series record make buckets too (their count)
+    CHECK(bs[2].types.empty());
+    CHECK(bs[2].total == 1);
+    const TypeSummary* far = bs[19].find(HostCpu::format);
+    REQUIRE(far);
+    CHECK(far->first != kNoFirst);  // nothing near before it: its first is kept
+    CHECK(far->range.size() == 0);
+    const TypeSummary* near = bs[45].find(HostCpu::format);
+    REQUIRE(near);
+    CHECK(near->first == kNoFirst);
+    CHECK(near->range.size() > 0);
+    // the bucket of 30 s holding polls 28..30 ends with poll 30; the one of 31..33 has no host_cpu
+    std::vector<Bucket> wide = build(30000, polls, [&](int i) { return without(i) || i == 30; });
+    const TypeSummary* t = wide[9].find(HostCpu::format);
+    REQUIRE(t);
+    CHECK(wide[9].total == 3);
+    CHECK(t->count == 2);
+    CHECK(t->tail == 1);
 }
 
 TEST_CASE("a bucket's bytes decode to the same bucket, and a value cut short decodes to none") {
     std::vector<Bucket> bs = build(30000, {1, 2, 3, 4, 6, 7}, 2);
     for (const Bucket& b : bs) {
         std::string v = encode_bucket(b);
+        CHECK(v.size() % 4 == 0);  // whole words, so that the chunk codec's prediction lines up
         auto d = decode_bucket(v, b.end_ms);
         REQUIRE(d);
         CHECK(d->end_ms == b.end_ms);
+        CHECK(d->total == b.total);
         REQUIRE(d->kept.size() == b.kept.size());
         for (size_t i = 0; i < b.kept.size(); ++i) {
             CHECK(d->kept[i].records == b.kept[i].records);
@@ -147,6 +210,7 @@ TEST_CASE("a bucket's bytes decode to the same bucket, and a value cut short dec
             CHECK(d->types[t].count == b.types[t].count);
             CHECK(d->types[t].first == b.types[t].first);
             CHECK(d->types[t].last == b.types[t].last);
+            CHECK(d->types[t].tail == b.types[t].tail);
             CHECK(d->types[t].range.gap() == b.types[t].range.gap());
             std::vector<std::tuple<std::string, double, double>> want, got;
             b.types[t].range.each([&](std::string_view k, double lo, double hi) { want.emplace_back(k, lo, hi); });
@@ -161,8 +225,40 @@ TEST_CASE("a bucket's bytes decode to the same bucket, and a value cut short dec
         for (size_t n = 0; n < v.size(); ++n) CHECK_FALSE(decode_bucket(v.substr(0, n), b.end_ms));
         std::string other = v;
         other[0] = 9;  // another format
+        CHECK_FALSE(decode_bucket(other, b.end_ms));        other[0] = 1;  // the first format, which kept other things
         CHECK_FALSE(decode_bucket(other, b.end_ms));
     }
+}
+
+TEST_CASE("a derived key the list does not know is kept by name; extremes beyond 32 bits") {
+    Bucket b;
+    b.end_ms = 300000;
+    b.total = 2;
+    b.kept.push_back({meta(1), records(1)});
+    TypeSummary t;
+    t.format = HostCpu::format;
+    t.count = 2;
+    t.last = 0;
+    t.tail = 3;
+    t.range.put_extremes("cpu_util_pct", 1.5, 2.25);
+    t.range.put_extremes("made_up_per_s", -4000000000.125, 9000000000.5);  // beyond 32 bits in thousandths
+    t.range.put_extremes("cpu_contexts_per_s", 0, 7);
+    t.range.set_flags(true, false);
+    b.types.push_back(t);
+    std::string v = encode_bucket(b);
+    auto d = decode_bucket(v, b.end_ms);
+    REQUIRE(d);
+    REQUIRE(d->types.size() == 1);
+    std::vector<std::tuple<std::string, double, double>> got;
+    d->types[0].range.each([&](std::string_view k, double lo, double hi) { got.emplace_back(k, lo, hi); });
+    CHECK(got == std::vector<std::tuple<std::string, double, double>>{{"cpu_util_pct", 1.5, 2.25},
+                                                                         {"made_up_per_s", -4000000000.125, 9000000000.5},
+                                                                         {"cpu_contexts_per_s", 0, 7}});
+    CHECK(d->types[0].range.reset());
+    CHECK_FALSE(d->types[0].range.gap());
+    CHECK(d->types[0].first == kNoFirst);
+    CHECK(d->types[0].tail == 3);
+    CHECK(d->total == 2);
 }
 
 TEST_CASE("a step reads the coarsest roll-up that divides it") {

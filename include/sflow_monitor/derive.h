@@ -54,6 +54,16 @@ void write_derived(JsonWriter& w, const T& prev, const SampleMeta& pm, const T& 
 
 // ---- over several samples (a `step` of a series) --------------------------------------------
 
+// A step's extremes and flags cover the intervals ending in it, each from the sample before
+// that holds the record, when that one is among the kNearSamples samples before it (of the
+// entity's samples, whatever records they hold); the same bound as the look-back for the
+// sample before a stepped query's range, so that raw samples and roll-ups agree (rollup.h).
+constexpr uint64_t kNearSamples = 16;
+
+// The derived keys a DerivedRange may hold for record format f (shares, then per-second rates,
+// in the order they come): a roll-up stores a key as its index here. Empty for other formats.
+const std::vector<std::string>& derived_keys(uint32_t format);
+
 // From `prev` to `cur` with samples between them: interval_between(prev, cur), a reset as well
 // when any interval between them was one (a counter difference across a reset is invented),
 // a gap when any was one (the sequence numbers of the samples between are not a gap).

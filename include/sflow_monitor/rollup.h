@@ -5,12 +5,18 @@
 // rollup_pass.cpp; the bytes, byte by byte: docs/storage.md, "Roll-ups".
 //
 // What a bucket keeps, per record type T a series method shows (host_cpu … virt_net_io):
-//  - how many samples of the bucket hold T;
-//  - the first and the last of them: meta and the record itself, as the agent sent it (the
-//    last one is what the step shows; the first one's counters give the derived value across
-//    the bucket's start, from whatever sample came before it);
-//  - the extremes of each value derived between consecutive samples inside the bucket, and
-//    whether any of those intervals was a reset or a gap.
+//  - how many samples of the bucket hold T, and how many of the bucket's samples come after
+//    the last of them (`tail`); and how many samples of any kind the bucket holds (`total`):
+//    with these a query counts how far apart two samples holding T are (derive.h:
+//    kNearSamples);
+//  - the last sample holding T: meta and the record itself, as the agent sent it (what the
+//    step shows, and where its rates end);
+//  - the extremes of each value derived over the intervals ending in the bucket — the one
+//    from the sample before the bucket (built from the samples before the bucket's start)
+//    included — and whether any of those intervals was a reset or a gap;
+//  - the first sample holding T only when no interval ends there (nothing holding T among
+//    the 16 samples before it: the entity's first sample, say): a step without any sample
+//    before it derives from its own first sample.
 // Folding buckets one after another into a step (StepFold) is then exactly what folding their
 // samples one after another does.
 //
@@ -18,8 +24,12 @@
 //  - Buckets cover (end - res, end], like steps; a step that is a multiple of res is a union
 //    of whole buckets.
 //  - A decoded Bucket owns its bytes; the records a TypeSummary points to live in kept[].
+//  - Where the roll-ups before a bucket are gone too (older than rollup-retention), a step
+//    that finds no sample before it shows no rates (the bucket has no first sample to derive
+//    from), while the raw samples, when they existed, did.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -63,15 +73,21 @@ struct Kept {
     std::string records;
 };
 
+// TypeSummary::first when the bucket does not keep its first sample holding T: an interval
+// ends there, and it is in `range`.
+constexpr uint8_t kNoFirst = 0xff;
+
 struct TypeSummary {
     uint32_t format = 0;   // T::format
     uint64_t count = 0;    // samples of the bucket that hold T
-    uint8_t first = 0, last = 0;  // indices into Bucket::kept
-    DerivedRange range;    // over the intervals between consecutive T samples of the bucket
+    uint8_t first = kNoFirst, last = 0;  // indices into Bucket::kept
+    uint8_t tail = 0;      // samples of the bucket after the last one holding T (at most 255)
+    DerivedRange range;    // over the intervals ending at the bucket's samples holding T
 };
 
 struct Bucket {
     int64_t end_ms = 0;  // covers (end_ms - res, end_ms]
+    uint64_t total = 0;  // samples of the entity in the bucket, whatever records they hold
     std::vector<Kept> kept;           // oldest first
     std::vector<TypeSummary> types;   // in the order of first appearance
     const TypeSummary* find(uint32_t format) const;
@@ -81,6 +97,9 @@ struct Bucket {
 class BucketBuilder {
 public:
     explicit BucketBuilder(int64_t res_ms) : res_(res_ms) {}
+    // The samples just before the first bucket built (the kNearSamples before it, oldest
+    // first): where the intervals into the first bucket start.
+    void before(const SampleMeta& m, std::string_view records_raw);
     // Adds a sample. When it falls after the open bucket, that bucket is complete and is
     // returned (the sample opens the next one).
     std::optional<Bucket> add(const SampleMeta& m, std::string_view records_raw);
@@ -93,17 +112,25 @@ private:
         Kept kept;
         int refs;
     };
-    struct Open {  // per cur_.types entry: where its first and last are, its last record
-        uint64_t first_ord, last_ord;
-        RecordValue last_rec;
-        SampleMeta last_meta;
+    struct Open {  // per cur_.types entry: where its first (if kept) and last are
+        std::optional<uint64_t> first_ord;
+        uint64_t last_ord;
+    };
+    struct Prev {  // per format: the last sample holding it, and its position
+        uint32_t format;
+        RecordValue rec;
+        SampleMeta meta;
+        uint64_t pos;
     };
     int64_t res_;
     bool open_ = false;
     Bucket cur_;
     std::vector<Slot> slots_;
     std::vector<Open> open_types_;
+    std::vector<Prev> prev_;
     uint64_t ordinal_ = 0;
+    uint64_t pos_ = 0;  // the position of the next sample among the entity's samples read
+    std::optional<Bucket> sample(const SampleMeta& m, std::string_view raw, bool in_bucket);
     void release(uint64_t ordinal);
     Bucket close();
 };
@@ -123,7 +150,7 @@ bool each_bucket(std::string_view chunk, const std::function<bool(int64_t, std::
 
 // ---- the bytes of a bucket (docs/storage.md, "Roll-ups") -----------------------------------
 
-constexpr uint8_t kBucketFormat = 1;
+constexpr uint8_t kBucketFormat = 2;
 std::string encode_bucket(const Bucket& b);
 // nullopt when the value is not a bucket this build reads.
 std::optional<Bucket> decode_bucket(std::string_view v, int64_t end_ms);
@@ -148,27 +175,34 @@ struct StepFold {
     std::optional<Held> base, first, last;  // base: the previous step's last (or before the range)
     uint64_t count = 0;
     DerivedRange range;
+    // Samples read since the last one holding T (last, else base): an interval ends at the
+    // next one holding T when this is below kNearSamples.
+    uint64_t since = UINT32_MAX;
 
+    // A sample without T, or n of them.
+    void skip(uint64_t n = 1) { since = std::min<uint64_t>(since + n, UINT32_MAX); }
     void sample(T rec, const SampleMeta& m, bool derive) {
         if (derive) {
             const Held* prev = last ? &*last : base ? &*base : nullptr;
-            if (prev) range.add(prev->rec, prev->meta, rec, m);
-            else first = Held{rec, m};
+            if (!prev) first = Held{rec, m};
+            else if (since < kNearSamples) range.add(prev->rec, prev->meta, rec, m);
         }
         last = Held{std::move(rec), m};
         ++count;
+        since = 0;
     }
-    // A bucket's summary of T, its first and last records decoded from the bucket's kept[].
-    void bucket(const TypeSummary& s, T first_rec, const SampleMeta& fm, T last_rec, const SampleMeta& lm,
-                bool derive) {
+    // A bucket's summary of T, its last record (and its first, when it keeps it) decoded from
+    // the bucket's kept[]. The interval into the bucket is in its range (the builder saw the
+    // sample before), or there was none within reach (kept first).
+    void bucket(const TypeSummary& s, std::optional<T> first_rec, const SampleMeta* fm, T last_rec,
+                const SampleMeta& lm, bool derive) {
         if (derive) {
-            const Held* prev = last ? &*last : base ? &*base : nullptr;
-            if (prev) range.add(prev->rec, prev->meta, first_rec, fm);
-            else first = Held{std::move(first_rec), fm};
+            if (first_rec && !last && !base) first = Held{std::move(*first_rec), *fm};
             range.merge(s.range);
         }
         last = Held{std::move(last_rec), lm};
         count += s.count;
+        since = s.tail;
     }
     // After the step is written: its last becomes the next step's base.
     void next() {

@@ -30,6 +30,7 @@ constexpr uint32_t kSchema = 2;
 constexpr std::string_view kSchemaKey = "schema";            // value: u32 version
 constexpr std::string_view kBlockExtraKey = "block_extra";   // value: u64, see docs/storage.md
 constexpr std::string_view kMapSizeKey = "map_size";         // value: u64, the map size given
+constexpr std::string_view kRollupFormatKey = "rollup_format";  // value: u64, the roll-ups' bucket format
 std::string encode_schema(uint32_t version);
 uint32_t decode_schema(std::string_view v);  // 0 when it is not one
 std::string encode_info_u64(uint64_t n);
