@@ -57,12 +57,14 @@ namespace {
 
 double round3(double x) { return double(int64_t(x * 1000 + (x >= 0 ? 0.5 : -0.5))) / 1000; }
 
-// Where derived values go: written as JSON, or gathered for their extremes.
+// Where derived values go: written as JSON, or gathered for their extremes. The keys are
+// derived_keys()'s names of the record type (names: its first), viewed where they are.
 struct Rates {
     JsonWriter* w;
     double s;
     DerivedRange* range = nullptr;
     size_t hint = 0;
+    const std::string* names = nullptr;
     void put(std::string_view k, double v) {
         if (range) return range->put(k, v, hint);
         w->member(k, round3(v));
@@ -70,10 +72,12 @@ struct Rates {
 };
 
 // The shares a record's CPU time counters (SFM_CT) become; written before the rates.
-constexpr const char* kHostCpuShares[] = {"cpu_util_pct",       "cpu_user_pct", "cpu_nice_pct",
-                                          "cpu_system_pct",     "cpu_idle_pct", "cpu_waiting_io_pct",
-                                          "cpu_intr_pct",       "cpu_sintr_pct", "cpu_steal_pct"};
-constexpr const char* kVcpuShare = "vcpu_util_pct";
+constexpr std::string_view kHostCpuShares[] = {"cpu_util_pct",       "cpu_user_pct", "cpu_nice_pct",
+                                               "cpu_system_pct",     "cpu_idle_pct", "cpu_waiting_io_pct",
+                                               "cpu_intr_pct",       "cpu_sintr_pct", "cpu_steal_pct"};
+constexpr std::string_view kVcpuShare = "vcpu_util_pct";
+template <class T>
+constexpr size_t kShares = std::is_same_v<T, HostCpu> ? std::size(kHostCpuShares) : std::is_same_v<T, VirtCpu> ? 1 : 0;
 template <class T>
 void shares(Rates&, const T&, const T&) {}
 
@@ -83,11 +87,11 @@ void shares(Rates& r, const HostCpu& p, const HostCpu& c) {
     const double v[] = {split->util,       split->user, split->nice,  split->system, split->idle,
                         split->waiting_io, split->intr, split->sintr, split->steal};
     static_assert(std::size(v) == std::size(kHostCpuShares));
-    for (size_t i = 0; i < std::size(v); ++i) r.put(kHostCpuShares[i], v[i]);
+    for (size_t i = 0; i < std::size(v); ++i) r.put(r.names[i], v[i]);
 }
 
 void shares(Rates& r, const VirtCpu& p, const VirtCpu& c) {
-    if (auto u = vcpu_util(p, c, r.s)) r.put(kVcpuShare, *u);
+    if (auto u = vcpu_util(p, c, r.s)) r.put(r.names[0], *u);
 }
 
 // The rates visitor, over the counters records.h marks SFM_C. A first walk of the previous
@@ -112,33 +116,32 @@ struct PrevCounters {
 struct RateWriter {
     Rates& r;
     const PrevCounters& prev;
+    const std::string* names;  // "name_per_s" of each counter, in field order
     size_t i = 0;
     template <class K, class T>
     void operator()(const K&, const T&) {}
     template <class K, class T>
     void extra(const K&, const T&) {}
-    template <size_t N, class T>
-    void counter(const char (&k)[N], const T& x, CounterKind kind) {
+    template <class K, class T>
+    void counter(const K&, const T& x, CounterKind kind) {
         if (kind != CounterKind::rate || i == prev.n) return;
         double d = std::is_same_v<T, uint32_t> ? double(delta32(uint32_t(prev.value[i]), uint32_t(x)))
                                                : double(delta64(prev.value[i], x));
         ++i;
         // a per-second rate needs time to have passed (two samples received in one ms: none)
         if (r.s <= 0) return;
-        constexpr char kSuffix[] = "_per_s";
-        char name[N - 1 + sizeof kSuffix];
-        std::memcpy(name, k, N - 1);
-        std::memcpy(name + N - 1, kSuffix, sizeof kSuffix);
-        r.put(std::string_view(name, sizeof name - 1), d / r.s);
+        r.put(names[i - 1], d / r.s);
     }
 };
 
 template <class T>
 void rates(Rates& r, const T& p, const T& c) {
+    const std::vector<std::string>& keys = derived_keys(T::format);
+    r.names = keys.data();
     shares(r, p, c);
     PrevCounters prev;
     T::fields(p, prev);
-    RateWriter w{r, prev};
+    RateWriter w{r, prev, keys.data() + kShares<T>};
     T::fields(c, w);
 }
 
@@ -179,30 +182,49 @@ Interval interval_across(const SampleMeta& p, const SampleMeta& c, bool reset_wi
     return iv;
 }
 
+DerivedRange::DerivedRange(const DerivedRange& o) : reset_(o.reset_), gap_(o.gap_) {
+    keys_.reserve(o.keys_.size());
+    for (Extremes e : o.keys_) {
+        if (e.copied) e.key = owned_.emplace_back(e.key);
+        keys_.push_back(e);
+    }
+}
+
+DerivedRange& DerivedRange::operator=(const DerivedRange& o) {
+    if (this != &o) *this = DerivedRange(o);
+    return *this;
+}
+
 void DerivedRange::clear() {
     keys_.clear();
+    hint_ = 0;
+    owned_.clear();
     reset_ = gap_ = false;
 }
 
-void DerivedRange::put(std::string_view key, double v, size_t& hint) {
-    // the keys come in one order: the next is almost always where the last one left off
-    size_t i = hint < keys_.size() && keys_[hint].key == key ? hint : 0;
-    while (i < keys_.size() && keys_[i].key != key) ++i;
-    if (i == keys_.size()) keys_.push_back({std::string(key), v, v});
+void DerivedRange::put(std::string_view key, double v, size_t& hint, bool copy) {
+    // the keys come in one order, and from one table: the next is almost always where the last
+    // one left off, the same view
+    auto same = [&](size_t i) { return keys_[i].key.data() == key.data() || keys_[i].key == key; };
+    size_t i = hint < keys_.size() && same(hint) ? hint : 0;
+    while (i < keys_.size() && !same(i)) ++i;
+    if (i == keys_.size()) {
+        if (copy) key = owned_.emplace_back(key);
+        keys_.push_back({key, v, v, copy});
+    }
     keys_[i].min = std::min(keys_[i].min, v);
     keys_[i].max = std::max(keys_[i].max, v);
     hint = i + 1;
 }
 
-void DerivedRange::put_extremes(std::string_view key, double min, double max) {
-    size_t hint = keys_.size();
-    put(key, min, hint);
-    hint = 0;
-    put(key, max, hint);
+void DerivedRange::put_extremes(std::string_view key, double min, double max, bool copy) {
+    put(key, min, hint_, copy);  // put leaves hint_ past the key's place
+    Extremes& e = keys_[hint_ - 1];
+    e.max = std::max(e.max, max);
 }
 
 void DerivedRange::merge(const DerivedRange& o) {
-    for (const auto& e : o.keys_) put_extremes(e.key, e.min, e.max);
+    for (const auto& e : o.keys_) put_extremes(e.key, e.min, e.max, e.copied);
     reset_ = reset_ || o.reset_;
     gap_ = gap_ || o.gap_;
 }
@@ -237,7 +259,7 @@ const std::vector<std::string>& derived_keys(uint32_t f) {
         keys_of<HostCpu>({std::begin(kHostCpuShares), std::end(kHostCpuShares)});
     static const std::vector<std::string> host_memory = keys_of<HostMemory>({}), host_disk = keys_of<HostDiskIo>({}),
                                           host_net = keys_of<HostNetIo>({}), virt_node = keys_of<VirtNode>({}),
-                                          virt_cpu = keys_of<VirtCpu>({kVcpuShare}),
+                                          virt_cpu = keys_of<VirtCpu>({std::string(kVcpuShare)}),
                                           virt_memory = keys_of<VirtMemory>({}), virt_disk = keys_of<VirtDiskIo>({}),
                                           virt_net = keys_of<VirtNetIo>({});
     switch (f) {

@@ -322,7 +322,7 @@ std::optional<Bucket> decode_bucket(std::string_view v, int64_t end_ms) {
             auto word = [&](size_t at) { return get_be(v.data() + at, 4); };
             int64_t min = int64_t(word(high + 8 * k) << 32 | word(low_min + 4 * k));
             int64_t max = int64_t(word(high + 8 * k + 4) << 32 | word(low_max + 4 * k));
-            t.range.put_extremes(key, double(min) / 1000, double(max) / 1000);
+            t.range.put_extremes(key, double(min) / 1000, double(max) / 1000, index >= known.size());
         }
     }
     return b;

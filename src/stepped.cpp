@@ -31,7 +31,6 @@ struct Parts {
 // Roll-ups serve the whole buckets they hold (up to the entity's mark); the raw samples the
 // rest: a bucket the range's start cuts, while the raw samples there exist, and what came
 // after the newest bucket built. Where the raw samples are gone, a cut bucket is served whole.
-// A resolution not read where_raw serves only up to the bucket of the oldest raw sample.
 Parts parts(const Call& c, const SteppedRange& r) {
     Parts p{r.after, r.after, r.after};
     const rollup::Resolution* res = c.opts.rollups ? rollup::resolution_for(r.step) : nullptr;
@@ -46,7 +45,6 @@ Parts parts(const Call& c, const SteppedRange& r) {
     bool raw_at_start = oldest_raw && *oldest_raw <= r.after + 1;
     int64_t from = raw_at_start ? ceil_to(r.after, res->ms) : floor_to(r.after, res->ms);
     int64_t upto = std::min(*mark, floor_to(r.upto, res->ms));
-    if (!res->where_raw && oldest_raw) upto = raw_at_start ? from : std::min(upto, rollup::bucket_end(*oldest_raw, res->ms));
     if (upto <= from) return p;
     p.raw_head = raw_at_start ? from : r.after;
     p.buckets_from = raw_at_start ? from : floor_to(r.after, res->ms);

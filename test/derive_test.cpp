@@ -449,3 +449,35 @@ TEST_CASE("every key of cluster.status and host.vms names its unit, or is a name
     REQUIRE(vms.size() == 1);
     check(vms[0]);
 }
+
+TEST_CASE("a DerivedRange keeps the names it was given to copy, through copies, moves and merges") {
+    auto listed = [](const DerivedRange& r) {
+        std::string out;
+        r.each([&](std::string_view k, double mn, double mx) {
+            out += std::string(k) + "=" + std::to_string(int(mn)) + ".." + std::to_string(int(mx)) + ";";
+        });
+        return out;
+    };
+    DerivedRange copy, moved, merged;
+    {
+        std::string name = "made_up_per_s";  // gone after this block
+        DerivedRange r;
+        r.put_extremes("cpu_util_pct", 1, 2);  // a name that outlives it: viewed
+        r.put_extremes(name, -3, 4, true);
+        r.put_extremes(name, -5, 1, true);  // the same key again: its extremes widen
+        name.assign(name.size(), 'x');        // what r holds is its own copy
+        CHECK(listed(r) == "cpu_util_pct=1..2;made_up_per_s=-5..4;");
+        copy = r;
+        merged.put_extremes("made_up_per_s", 0, 9);
+        merged.merge(r);
+        moved = std::move(r);
+    }
+    std::string filler(4096, 'y');  // reuse what the block freed
+    CHECK(listed(copy) == "cpu_util_pct=1..2;made_up_per_s=-5..4;");
+    CHECK(listed(moved) == "cpu_util_pct=1..2;made_up_per_s=-5..4;");
+    CHECK(listed(merged) == "made_up_per_s=-5..9;cpu_util_pct=1..2;");
+    DerivedRange again(copy);
+    copy.clear();
+    CHECK(listed(copy).empty());
+    CHECK(listed(again) == "cpu_util_pct=1..2;made_up_per_s=-5..4;");
+}

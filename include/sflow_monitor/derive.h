@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,29 +74,41 @@ Interval interval_across(const SampleMeta& prev, const SampleMeta& cur, bool res
 // reset and gap flags are kept), then write_derived_over() writes them.
 class DerivedRange {
 public:
+    DerivedRange() = default;
+    DerivedRange(DerivedRange&&) = default;
+    DerivedRange& operator=(DerivedRange&&) = default;
+    DerivedRange(const DerivedRange& o);  // its keys may view its own copies of names
+    DerivedRange& operator=(const DerivedRange& o);
+
     template <class T>
     void add(const T& prev, const SampleMeta& pm, const T& cur, const SampleMeta& cm);
     bool reset() const { return reset_; }
     bool gap() const { return gap_; }
     void clear();
-    void put(std::string_view key, double v, size_t& hint);  // one value (derive.cpp's rates)
+    // One value of a key (derive.cpp's rates). The key is viewed, not copied: it must outlive
+    // the range (derive.cpp's static names, derived_keys()); a key from elsewhere is given with
+    // copy = true (a roll-up's unknown key name).
+    void put(std::string_view key, double v, size_t& hint, bool copy = false);
     // As if the intervals `o` was built from were add()ed after these (roll-ups, rollup.h).
     void merge(const DerivedRange& o);
     // A key's extremes and the flags, as a roll-up stores them (rollup.cpp).
-    void put_extremes(std::string_view key, double min, double max);
+    void put_extremes(std::string_view key, double min, double max, bool copy = false);
     void set_flags(bool reset, bool gap) { reset_ = reset; gap_ = gap; }
     template <class F>
     void each(F&& f) const {  // f(key, min, max), in the order the keys came
-        for (const auto& e : keys_) f(std::string_view(e.key), e.min, e.max);
+        for (const auto& e : keys_) f(e.key, e.min, e.max);
     }
     size_t size() const { return keys_.size(); }
 
 private:
     struct Extremes {
-        std::string key;
+        std::string_view key;
         double min, max;
+        bool copied;  // key views owned_
     };
     std::vector<Extremes> keys_;  // in the order the values come (the same each interval)
+    std::deque<std::string> owned_;  // copied key names (a deque: they stay where they are)
+    size_t hint_ = 0;                // put_extremes's place in keys_
     bool reset_ = false, gap_ = false;
     friend void write_extremes(JsonWriter& w, const DerivedRange& r);
 };

@@ -48,12 +48,11 @@ struct Resolution {
     char tag;          // in keys and in collector.stats: '5' (5 minutes), 'h' (1 hour)
     const char* name;  // "5m", "1h"
     int64_t chunk_ms;  // the buckets of this span (aligned like them) are stored as one chunk
-    // Read also where the raw samples exist (faster than them), or only where they are gone:
-    // a week of 5-minute chunks decodes slower than its raw samples (docs/performance.md).
-    bool where_raw;
 };
-inline constexpr Resolution kResolutions[] = {{300000, '5', "5m", 6 * 3600000, false},
-                                              {3600000, 'h', "1h", 7 * 86400000, true}};
+// Both are read wherever they exist, also where the raw samples do: a bucket is faster to
+// read than its samples, and compacted samples slower still (docs/performance.md).
+inline constexpr Resolution kResolutions[] = {{300000, '5', "5m", 6 * 3600000},
+                                              {3600000, 'h', "1h", 7 * 86400000}};
 constexpr size_t kResolutionCount = 2;
 // The coarsest resolution that divides step_ms, or nullptr.
 const Resolution* resolution_for(int64_t step_ms);
