@@ -177,11 +177,24 @@ void Current::unplace_vm_from(const std::string& agent, Slot<CurrentVm>* slot) {
 // ---- the writer ----------------------------------------------------------------------------
 
 void Current::apply(const SampleBatch& batch) {
+    std::vector<Slot<CurrentHost>*> hosts;
+    std::vector<Slot<CurrentVm>*> vms;
+    try {
+        apply(batch, hosts, vms);
+    } catch (...) {
+        // a working copy left behind would take the next batches' samples and never be
+        // published: the entities keep what they showed, and their next batch starts afresh
+        for (Slot<CurrentHost>* slot : hosts) slot->work.reset();
+        for (Slot<CurrentVm>* slot : vms) slot->work.reset();
+        throw;
+    }
+}
+
+void Current::apply(const SampleBatch& batch, std::vector<Slot<CurrentHost>*>& hosts,
+                    std::vector<Slot<CurrentVm>*>& vms) {
     // Each entity the batch touches gets a working copy of its entry (slot->work: the writer
     // alone changes the tables, so it reads them without the lock), changed sample by sample;
     // then all are published together under the lock. A new entity's slot is made under it.
-    std::vector<Slot<CurrentHost>*> hosts;
-    std::vector<Slot<CurrentVm>*> vms;
     for (size_t i = 0; i < batch.size(); ++i) {
         SampleView s = batch[i];
         std::string_view name = s.name.substr(0, store_format::kMaxNameLen);
@@ -192,12 +205,12 @@ void Current::apply(const SampleBatch& batch) {
                 slot = hosts_.insert(std::string(name), Address::from_raw(name).text());
             }
             if (!slot->work) {
+                hosts.push_back(slot);  // first: a slot with a working copy is always listed
                 slot->work = slot->entry ? std::make_unique<CurrentHost>(*slot->entry) : std::make_unique<CurrentHost>();
                 if (!slot->entry) {
                     slot->work->name = slot->name;
                     slot->work->ip = slot->order;
                 }
-                hosts.push_back(slot);
             }
             add_host_sample(*slot->work, s.meta, s.records_raw);
         } else if (s.kind == Entity::vm) {
@@ -207,9 +220,9 @@ void Current::apply(const SampleBatch& batch) {
                 slot = vms_.insert(std::string(name), std::string(name));
             }
             if (!slot->work) {
+                vms.push_back(slot);
                 slot->work = slot->entry ? std::make_unique<CurrentVm>(*slot->entry) : std::make_unique<CurrentVm>();
                 if (!slot->entry) slot->work->name = slot->name;
-                vms.push_back(slot);
             }
             add_vm_sample(*slot->work, s.meta, s.records_raw);
         }

@@ -396,7 +396,11 @@ void Store::write(const SampleBatch& batch) {
     if (batch.empty()) return;
     for (int attempt = 0;; ++attempt) {
         if (s.try_write(batch) == 0) {
-            s.current.apply(batch);
+            try {
+                s.current.apply(batch);
+            } catch (const std::exception& e) {
+                throw CurrentNotUpdated(std::string("current state not updated: ") + e.what());
+            }
             break;
         }
         // map full: drop the oldest data and retry; a batch larger than the map is split
@@ -407,8 +411,13 @@ void Store::write(const SampleBatch& batch) {
                     SampleView v = batch[i];
                     half[i < batch.size() / 2].add(v.kind, v.name, v.meta, v.records_raw);
                 }
-                write(half[1]);
-                write(half[0]);
+                std::optional<CurrentNotUpdated> behind;  // both halves are written all the same
+                for (const SampleBatch* h : {&half[1], &half[0]}) try {
+                        write(*h);
+                    } catch (const CurrentNotUpdated& e) {
+                        behind = e;
+                    }
+                if (behind) throw *behind;
                 return;
             }
             fail(s.opts.dir, "write", MDB_MAP_FULL);

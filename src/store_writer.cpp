@@ -99,14 +99,26 @@ void StoreWriter::finish(SampleBatch& rest) {
 }
 
 void StoreWriter::write(SampleBatch& batch) {
+    bool stored = true;
     try {
         store_.write(batch);
-        rollup_.note_written(batch);
-        stats_.samples_stored += batch.size();
-        ++stats_.store_commits;
+    } catch (const CurrentNotUpdated& e) {
+        ++stats_.store_errors;
+        log_error("%s; the %zu samples are stored", e.what(), batch.size());
     } catch (const std::exception& e) {
         ++stats_.store_errors;
         log_error("%s; %zu samples lost", e.what(), batch.size());
+        stored = false;
+    }
+    if (stored) {
+        stats_.samples_stored += batch.size();
+        ++stats_.store_commits;
+        try {
+            rollup_.note_written(batch);
+        } catch (const std::exception& e) {
+            ++stats_.store_errors;
+            log_error("roll-ups: %s (samples stored late not noted: their buckets keep what they had)", e.what());
+        }
     }
     batch.clear();
 }

@@ -8,6 +8,8 @@
 #include <json/json.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 #include <atomic>
 #include <cmath>
 #include <optional>
@@ -26,6 +28,22 @@
 
 using namespace sfm;
 using sfm::test::TempDir;
+
+// Allocation failures on demand, for this test binary: the n-th operator new of the thread
+// after fail_new_in = n throws bad_alloc (-1: never). Only the test below sets it.
+namespace {
+thread_local long fail_new_in = -1;
+}
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"  // both replaced here: malloc and free
+void* operator new(std::size_t n) {
+    if (fail_new_in >= 0 && fail_new_in-- == 0) throw std::bad_alloc();
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace {
 
@@ -422,6 +440,49 @@ TEST_CASE("a purge removes what it removed from the store from the table too") {
     st.purge(last + 7 * 86400000LL + 1);  // everything
     CHECK(st.current().size() == 0);
     same_answers(st, {last});
+}
+
+TEST_CASE("an allocation failing anywhere in a write loses no stored sample and leaves no entity behind") {
+    // Every allocation of one batch's write, in turn, fails: before the commit the batch is not
+    // stored (and says so); after it, in the current state's update, it is stored
+    // (CurrentNotUpdated), and the entities it touched show their next batches as usual.
+    size_t in_table = 0, before_commit = 0;
+    for (long n = 0;; ++n) {
+        REQUIRE(n < 20000);
+        CAPTURE(n);
+        TempDir dir;
+        Store st(store_at(dir));
+        GenOptions o;
+        o.hosts = 2;
+        o.vms = 2;
+        o.rounds = 8;
+        Traffic t(o);
+        t.write(st, 6);
+        uint64_t stored = st.stats().samples;
+        SampleBatch b;
+        for (size_t k = 0; k < 6; ++k, ++t.next)
+            samples_to_store(decode_datagram(t.gen.datagrams[t.next].bytes), t.ts(t.next), b, t.stats);
+        bool committed = true;
+        fail_new_in = n;
+        try {
+            st.write(b);
+        } catch (const CurrentNotUpdated&) {
+            ++in_table;
+        } catch (const std::bad_alloc&) {
+            ++before_commit;
+            committed = false;
+        }
+        bool fired = fail_new_in < 0;
+        fail_new_in = -1;
+        CHECK(st.stats().samples == stored + (committed ? b.size() : 0));
+        int64_t last = 0;
+        while (!t.done()) last = t.write(st, 4);  // three rounds or more for every entity
+        same_answers(st, {last, last + 40'000});
+        if (!fired) break;  // the write needed fewer than n allocations: every one has failed once
+    }
+    MESSAGE("allocations failed in the table's update: " << in_table << ", before the commit: " << before_commit);
+    CHECK(in_table > 10);  // the failures reached the table's update, and before it
+    CHECK(before_commit > 0);
 }
 
 TEST_CASE("a description found in an older sample, within the last 256 and beyond, as the store has it") {

@@ -112,7 +112,8 @@ public:
     using VmPtr = std::shared_ptr<const CurrentVm>;
 
     // ---- the writer ----
-    // After the batch's transaction committed.
+    // After the batch's transaction committed. On an exception (bad_alloc) the entities keep
+    // what they showed before the batch, or part of it; their next batch updates them again.
     void apply(const SampleBatch& batch);
     // After a purge removed every sample older than cutoff ms.
     void purged_before(int64_t cutoff);
@@ -151,6 +152,7 @@ private:
         void settle();
         void erase(std::string_view name);
     };
+    void apply(const SampleBatch& batch, std::vector<Slot<CurrentHost>*>& hosts, std::vector<Slot<CurrentVm>*>& vms);
     // The host→VMs index (on_host_): slot's VM under the agent of its newest sample.
     void place_vm(Slot<CurrentVm>* slot, const CurrentVm* before);
     void unplace_vm_from(const std::string& agent, Slot<CurrentVm>* slot);

@@ -43,6 +43,12 @@ struct StoreOptions {
     int64_t rollup_5m_retention_ms = 42 * 86400000LL;  // purge() drops 5-minute roll-ups older than this
 };
 
+// Store::write's batch was committed, but the in-memory current state could not take it (out
+// of memory): the samples are stored, the entities' current state is a batch behind.
+struct CurrentNotUpdated : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
 // The map size of a new store when none is given: half of free_bytes (LMDB's map is address
 // space, and the file grows only as it is used), in whole MiB, at most 1 TiB, at least 16 MiB.
 uint64_t map_size_for_disk(uint64_t free_bytes);
@@ -164,7 +170,8 @@ public:
     Store& operator=(const Store&) = delete;
 
     // Writer thread only. One transaction for the batch; on a full map, purges the oldest
-    // data (logging once what it did) and retries.
+    // data (logging once what it did) and retries. Throws CurrentNotUpdated when the batch is
+    // stored but the current state (current()) could not take it; anything else: not stored.
     void write(const SampleBatch& batch);
     void write(const std::vector<StoredSample>& batch) {  // packs it first (tests, tools)
         SampleBatch b;
