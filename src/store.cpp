@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <map>
 #include <atomic>
 #include <chrono>
 #include <cerrno>
@@ -210,11 +211,27 @@ struct Store::Impl {
 
     // One transaction: plan → put → update entities. Returns MDB_MAP_FULL instead of
     // throwing it, so write() can purge and retry.
+    // Samples late for a bucket already built (a clock stepped back, a backlog older than the
+    // pass's grace): their entities' roll-up marks go back, in the samples' transaction.
+    int lower_rollup_marks(const Txn& t, const SampleBatch& batch) {
+        std::map<std::string, int64_t> late;  // entity key → its oldest such sample
+        for (size_t i = 0; i < batch.size(); ++i) {
+            SampleView s = batch[i];
+            if (!rollups.may_be_late(s.meta.ts_ms) || (s.kind != Entity::host && s.kind != Entity::vm)) continue;
+            auto [it, fresh] = late.emplace(entity_key(s.kind, s.name), s.meta.ts_ms);
+            if (!fresh) it->second = std::min(it->second, s.meta.ts_ms);
+        }
+        for (const auto& [ekey, ts] : late)
+            if (int rc = rollups.lower_marks(t, ekey, ts)) return rc;
+        return 0;
+    }
+
     int try_write(const SampleBatch& batch) {
         WritePlan plan = plan_write(batch, arrival);
         Txn t(env, true, opts.dir);
         if (int rc = put_samples(t, batch, plan)) return rc;
         if (int rc = update_entities(t, batch, plan.newest)) return rc;
+        if (int rc = lower_rollup_marks(t, batch)) return rc;
         if (plan.extra) {
             int rc = add_extra(t, int64_t(plan.extra));
             if (rc == MDB_MAP_FULL) return rc;

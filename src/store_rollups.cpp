@@ -22,7 +22,12 @@ void RollupDb::open(const Txn& t, MDB_dbi info) {
     int rc = mdb_get(t.get(), info, &k, &v);
     if (rc != MDB_NOTFOUND) check(dir_, rc, "read roll-up format");
     uint64_t have = rc == 0 ? decode_info_u64(sview(v)) : 1;
-    if (rc == 0 && have == rollup::kBucketFormat) return;
+    if (rc == 0 && have == rollup::kBucketFormat) {
+        Cursor c(t, marks, dir_);
+        for (int r = c.get(k, v, MDB_FIRST); r == 0; r = c.get(k, v, MDB_NEXT))
+            newest_mark_ = std::max(newest_mark_, int64_t(decode_info_u64(sview(v))));
+        return;
+    }
     uint64_t held = 0;
     for (MDB_dbi d : {db[0], db[1], marks}) {
         MDB_stat st;
@@ -55,7 +60,28 @@ int RollupDb::try_write(const RollupWrite& w) {
         if (rc == MDB_MAP_FULL) return rc;
         check(dir_, rc, "write roll-up mark");
     }
-    return t.commit_or_full();
+    int rc = t.commit_or_full();
+    if (rc == 0)
+        for (const auto& m : w.marks) newest_mark_ = std::max(newest_mark_, m.second);
+    return rc;
+}
+
+int RollupDb::lower_marks(const Txn& t, std::string_view entity_key, int64_t oldest_ms) {
+    for (const rollup::Resolution& res : rollup::kResolutions) {
+        std::string mk = rollup::mark_key(entity_key, res.tag);
+        MDB_val k = mval(mk), v;
+        int rc = mdb_get(t.get(), marks, &k, &v);
+        if (rc == MDB_NOTFOUND) continue;
+        check(dir_, rc, "read roll-up mark");
+        int64_t start = rollup::bucket_end(oldest_ms, res.ms) - res.ms;
+        if (start >= int64_t(decode_info_u64(sview(v)))) continue;  // its bucket is not built yet
+        std::string val = encode_info_u64(uint64_t(start));
+        MDB_val nv = mval(val);
+        rc = mdb_put(t.get(), marks, &k, &nv, 0);
+        if (rc == MDB_MAP_FULL) return rc;
+        check(dir_, rc, "lower roll-up mark");
+    }
+    return 0;
 }
 
 std::optional<int64_t> RollupDb::scan(size_t res, std::string_view entity_key, int64_t after_ms, int64_t upto_ms,

@@ -40,6 +40,13 @@ public:
         return purge(cutoffs, max_per_txn);
     }
     void stats(const lmdb::Txn& t, StoreStats& st) const;
+    // In the transaction that writes samples (writer thread): a sample at or before the newest
+    // mark may fall into a bucket already built. lower_marks() lowers the entity's marks to the
+    // start of the bucket holding oldest_ms where that bucket is built, so that the next pass
+    // builds it again (and queries read it raw meanwhile), whatever restarts come between.
+    // Returns 0 or MDB_MAP_FULL.
+    bool may_be_late(int64_t ts_ms) const { return ts_ms <= newest_mark_; }
+    int lower_marks(const lmdb::Txn& t, std::string_view entity_key, int64_t oldest_ms);
 
     MDB_dbi db[rollup::kResolutionCount] = {}, marks = 0;
 
@@ -49,6 +56,7 @@ private:
     const lmdb::Env& env_;
     const std::string& dir_;
     std::atomic<int64_t> oldest_[rollup::kResolutionCount] = {};
+    int64_t newest_mark_ = INT64_MIN;  // of every mark (noted at open, by try_write); writer's
 };
 
 }  // namespace sfm

@@ -392,6 +392,81 @@ TEST_CASE("a sample that arrives for a bucket already built has the bucket rebui
     CHECK(f.rollups.handle(b, 1'000'000'000).body == want);
 }
 
+TEST_CASE("a late sample's bucket is read raw at once and rebuilt after a restart: its mark is lowered with the sample") {
+    TempDir dir;
+    StoreOptions so{dir / "db", 256 << 20, 86400000LL, 3650 * 86400000LL};  // raw samples a day
+    std::vector<StoredSample> h = history();
+    int64_t end = 0;
+    for (const auto& s : h) end = std::max(end, s.meta.ts_ms);
+    auto build = [&](Store& store) {
+        RollupPass pass(store, {60000, 20000, 1000});
+        for (int runs = 0; runs < 1000; ++runs) {
+            pass.run(end + 2 * 3600000);
+            if (!pass.behind()) break;
+        }
+    };
+    std::string host = store_format::entity_key(Entity::host, Address::parse("10.0.0.2")->raw());
+    auto mark = [&](const Store& store, size_t res) {
+        return store.scan_rollups(res, host, 0, 0, [](int64_t, std::string_view) { return false; });
+    };
+    StoredSample late;  // one more sample of 10.0.0.2, two hours before the end, between two polls
+    for (const StoredSample& s : h)
+        if (s.kind == Entity::host && s.meta.agent == *Address::parse("10.0.0.2") && s.meta.ts_ms < end - 2 * 3600000)
+            late = s;
+    late.meta.ts_ms += kInterval / 2;
+    int64_t late_5m = rollup::bucket_end(late.meta.ts_ms, 300000) - 300000;
+    int64_t late_1h = rollup::bucket_end(late.meta.ts_ms, 3600000) - 3600000;
+    std::vector<Query> qs;
+    for (const char* step : {"\"5m\"", "\"35m\"", "\"1h\""})
+        for (const char* m : kHostMethods)
+            qs.push_back({m, R"("ip":"10.0.0.2")",
+                          std::string(R"("from":1767225600001,"to":1767254400000,"derive":true,"step":)") + step});
+    auto same = [&](const Store& store) {
+        Stats stats;
+        Api rollups{ApiOptions{}, store, stats}, raw{raw_only(), store, stats};
+        for (const Query& q : qs) {
+            std::string b = Fixture::body(q.method, q.who, q.params);
+            INFO(b);
+            CHECK(raw.handle(b, 1'000'000'000).body == rollups.handle(b, 1'000'000'000).body);
+        }
+    };
+    std::string before;
+    {
+        Store store(so);
+        for (size_t i = 0; i < h.size(); i += 500)
+            store.write(std::vector<StoredSample>(h.begin() + long(i), h.begin() + long(std::min(h.size(), i + 500))));
+        build(store);
+        REQUIRE(mark(store, 0) > late_5m);
+        REQUIRE(mark(store, 1) > late_1h);
+    }
+    {
+        Store store(so);  // opened again: the newest mark is found among the stored ones
+        SampleBatch batch;
+        batch.add(late);
+        store.write(batch);
+        CHECK(mark(store, 0) == late_5m);  // lowered with the sample
+        CHECK(mark(store, 1) == late_1h);
+        same(store);  // the answers are right at once: the raw samples from the mark on
+    }  // a restart before any pass ran
+    Store store(so);
+    CHECK(mark(store, 0) == late_5m);
+    build(store);  // a new pass's first walk
+    CHECK(mark(store, 0) > late_5m);
+    CHECK(mark(store, 1) > late_1h);
+    same(store);
+    // the roll-ups alone give the answers the raw samples gave, the late sample included
+    Stats stats;
+    Api raw{raw_only(), store, stats}, rollups{ApiOptions{}, store, stats};
+    std::vector<std::string> want;
+    for (const Query& q : qs) want.push_back(raw.handle(Fixture::body(q.method, q.who, q.params), 1'000'000'000).body);
+    store.purge(end + 86400000LL + 1);
+    REQUIRE(store.stats().samples == 0);
+    for (size_t i = 0; i < qs.size(); ++i) {
+        INFO(qs[i].params);
+        CHECK(rollups.handle(Fixture::body(qs[i].method, qs[i].who, qs[i].params), 1'000'000'000).body == want[i]);
+    }
+}
+
 TEST_CASE("roll-ups of the first bucket format are dropped when the store opens, and built again from the raw samples") {
     TempDir dir;
     StoreOptions so{dir / "db", 256 << 20, 3650 * 86400000LL, 3650 * 86400000LL};

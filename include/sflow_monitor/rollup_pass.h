@@ -9,12 +9,12 @@
 // buckets it held before the mark) and the new mark in one transaction (with other entities'), so a
 // kill -9 loses a run's work whole and the next run does it again: no bucket is counted twice
 // or lost. A sample that arrives late anyway (its bucket already built) lowers its entity's
-// mark in memory, and the next run rewrites the bucket whole from the raw samples.
+// marks in the transaction that stores it (store_rollups.h: lower_marks), and note_written()
+// has the next run rewrite the bucket whole from the raw samples at once (after a restart, the
+// first walk does).
 //
 // Caveats:
 //  - Writer thread only (run() and note_written()).
-//  - A late sample noted in memory and not yet rebuilt is forgotten by a restart: its bucket
-//    keeps the samples it was built from.
 #pragma once
 
 #include <cstdint>
