@@ -168,7 +168,7 @@ int64_t predict_ts(int64_t t1, int64_t t2, size_t seen) {
 
 }  // namespace
 
-void encode(const std::vector<Item>& items, std::string& out, Compressor c) {
+void encode(const std::vector<Item>& items, std::string& out, Compressor c, int level) {
     size_t total = 0;
     for (const Item& it : items) total += it.bytes.size();
     if (total > kMaxRaw) throw std::length_error("chunk: items larger than kMaxRaw");
@@ -212,7 +212,7 @@ void encode(const std::vector<Item>& items, std::string& out, Compressor c) {
     }
     size_t at = out.size();
     out.resize(at + ZSTD_compressBound(plain.size()));
-    size_t n = ZSTD_compressCCtx(cctx(), out.data() + at, out.size() - at, plain.data(), plain.size(), kZstdLevel);
+    size_t n = ZSTD_compressCCtx(cctx(), out.data() + at, out.size() - at, plain.data(), plain.size(), level);
     if (ZSTD_isError(n)) throw std::runtime_error(std::string("chunk: zstd: ") + ZSTD_getErrorName(n));
     out.resize(at + n);
 }

@@ -2,6 +2,7 @@
 #include "sflow_monitor/rollup.h"
 
 #include <algorithm>
+#include <numeric>
 #include <type_traits>
 
 #include "sflow_monitor/chunk.h"
@@ -52,6 +53,22 @@ constexpr size_t kUnknownKey = 0xff;
 int64_t milli(double x) {
     double m = std::clamp(x * 1000, -9.0e18, 9.0e18);
     return int64_t(m + (m >= 0 ? 0.5 : -0.5));
+}
+
+// An extreme pair as stored: both divided by a factor, min = min' × factor exactly. Over
+// intervals that are all ms long, a per-second rate in thousandths is 1000 × d / (ms / 1000)
+// for a counter difference d: a multiple of 10^6 / ms when that is whole (50 for 20 s). The
+// factor is that (1 when it does not divide both), the same from bucket to bucket, so it costs
+// the codec nothing, and the quotients are that much shorter (as short as the differences).
+struct Extremes {
+    int64_t min, max;
+    uint32_t factor;
+};
+
+Extremes factor(int64_t min, int64_t max, int64_t interval_ms) {
+    int64_t f = interval_ms > 0 && 1000000 % interval_ms == 0 ? 1000000 / interval_ms : 1;
+    if (min % f != 0 || max % f != 0) f = 1;
+    return {min / f, max / f, uint32_t(f)};
 }
 
 }  // namespace
@@ -149,7 +166,12 @@ std::optional<Bucket> BucketBuilder::sample(const SampleMeta& m, std::string_vie
             ++slots_.back().refs;
             release(old);
         }
-        if (near) add_interval(cur_.types[t].range, p->rec, p->meta, found[j].value, m);
+        if (near) {
+            TypeSummary& ts = cur_.types[t];
+            add_interval(ts.range, p->rec, p->meta, found[j].value, m);
+            Interval iv = interval_between(p->meta, m);
+            if (!iv.reset && iv.ms != ts.interval_ms) ts.interval_ms = ts.interval_ms == 0 ? iv.ms : -1;
+        }
         if (!p) p = &prev_.emplace_back(Prev{found[j].format, {}, {}, 0});
         *p = Prev{found[j].format, std::move(found[j].value), m, pos};
         ++cur_.types[t].count;
@@ -217,7 +239,7 @@ std::string encode_bucket(const Bucket& b) {
         v.append(k.records);
         v.resize((v.size() + 3) / 4 * 4, '\0');
     }
-    std::string high, low_min, low_max, names;
+    std::string high, low_min, low_max, factors, names;
     for (const TypeSummary& t : b.types) {
         put_be(v, t.format, 4);
         put_be(v, std::min<uint64_t>(t.count, UINT32_MAX), 4);
@@ -235,17 +257,19 @@ std::string encode_bucket(const Bucket& b) {
                 names.append(key.substr(0, 255));
             }
             v.push_back(char(i));
-            uint64_t lo = uint64_t(milli(min)), hi = uint64_t(milli(max));
-            put_be(high, lo >> 32, 4);
-            put_be(high, hi >> 32, 4);
-            put_be(low_min, uint32_t(lo), 4);
-            put_be(low_max, uint32_t(hi), 4);
+            Extremes e = factor(milli(min), milli(max), t.interval_ms);
+            put_be(high, uint64_t(e.min) >> 32, 4);
+            put_be(high, uint64_t(e.max) >> 32, 4);
+            put_be(low_min, uint32_t(e.min), 4);
+            put_be(low_max, uint32_t(e.max), 4);
+            put_be(factors, e.factor, 4);
         });
         v.resize((v.size() + 3) / 4 * 4, '\0');
     }
     v += high;
     v += low_min;
     v += low_max;
+    v += factors;
     v += names;
     return v;
 }
@@ -300,7 +324,8 @@ std::optional<Bucket> decode_bucket(std::string_view v, int64_t end_ms) {
         t.range.set_flags(flags & 1, flags & 2);
         b.types.push_back(std::move(t));
     }
-    size_t high = pos, low_min = high + 8 * nkeys, low_max = low_min + 4 * nkeys, names = low_max + 4 * nkeys;
+    size_t high = pos, low_min = high + 8 * nkeys, low_max = low_min + 4 * nkeys, factors = low_max + 4 * nkeys,
+           names = factors + 4 * nkeys;
     if (v.size() < names) return std::nullopt;
     pos = names;
     size_t k = 0;
@@ -320,8 +345,9 @@ std::optional<Bucket> decode_bucket(std::string_view v, int64_t end_ms) {
                 pos += len;
             }
             auto word = [&](size_t at) { return get_be(v.data() + at, 4); };
-            int64_t min = int64_t(word(high + 8 * k) << 32 | word(low_min + 4 * k));
-            int64_t max = int64_t(word(high + 8 * k + 4) << 32 | word(low_max + 4 * k));
+            uint64_t f = word(factors + 4 * k);
+            int64_t min = int64_t((word(high + 8 * k) << 32 | word(low_min + 4 * k)) * f);
+            int64_t max = int64_t((word(high + 8 * k + 4) << 32 | word(low_max + 4 * k)) * f);
             t.range.put_extremes(key, double(min) / 1000, double(max) / 1000, index >= known.size());
         }
     }
@@ -331,21 +357,22 @@ std::optional<Bucket> decode_bucket(std::string_view v, int64_t end_ms) {
 // ---- chunks ------------------------------------------------------------------------------
 
 std::string merge_chunk(std::string_view old_chunk, int64_t keep_upto,
-                        const std::vector<std::pair<int64_t, std::string>>& fresh) {
+                        const std::vector<std::pair<int64_t, std::string>>& fresh, int level) {
     std::string buf, out;
     std::vector<chunk::Item> items;
     if (!old_chunk.empty() && !chunk::decode(old_chunk, buf, items)) items.clear();
     items.erase(std::remove_if(items.begin(), items.end(), [&](const chunk::Item& i) { return i.ts > keep_upto; }),
                 items.end());
     for (const auto& [end, bytes] : fresh) items.push_back({end, bytes});
-    chunk::encode(items, out);
+    chunk::encode(items, out, chunk::Compressor::zstd, level);
     return out;
 }
 
-bool each_bucket(std::string_view c, const std::function<bool(int64_t, std::string_view)>& f, bool newest_first) {
+bool each_bucket(std::string_view c, const std::function<bool(int64_t, std::string_view)>& f, bool newest_first,
+                 int64_t upto) {
     std::string buf;
     std::vector<chunk::Item> items;
-    if (!chunk::decode(c, buf, items)) return false;
+    if (!chunk::decode(c, buf, items, newest_first ? INT64_MAX : upto)) return false;
     if (newest_first) std::reverse(items.begin(), items.end());
     for (const chunk::Item& i : items)
         if (!f(i.ts, i.bytes)) break;

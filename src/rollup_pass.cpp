@@ -40,7 +40,7 @@ size_t RollupPass::build(const std::string& ekey, size_t res, int64_t from, int6
                 old.assign(v);
                 return false;
             });
-        w.buckets.push_back({res, rollup::bucket_key(ekey, end), rollup::merge_chunk(old, from, fresh)});
+        w.buckets.push_back({res, rollup::bucket_key(ekey, end), rollup::merge_chunk(old, from, fresh, r.zstd_level)});
         fresh.clear();
     };
     auto put = [&](const rollup::Bucket& b) {

@@ -79,7 +79,7 @@ void stepped_series(const Call& c, const SteppedRange& r, JsonWriter& w,
             rollup::each_bucket(chunk, [&](int64_t end, std::string_view b) {
                 if (end <= from || end > upto) return true;
                 return go = fn(end, b);
-            }, newest_first);
+            }, newest_first, upto);
             return go;
         }, newest_first);
     };

@@ -179,7 +179,7 @@ TEST_CASE("roll-ups answer every stepped series query exactly as the raw samples
     StoreStats st = f.store.stats();
     CHECK(st.rollup_chunks[0] >= 6 * 2);  // 6 entities, 7.2 hours: 6 hours of 5-minute buckets each
     CHECK(st.rollup_chunks[0] <= 6 * 3);
-    CHECK(st.rollup_chunks[1] == 6);      // and 7 days of 1-hour ones
+    CHECK(st.rollup_chunks[1] == 6);      // and 14 days of 1-hour ones
     CHECK(f.stats.rollups_built == 0);    // (the pass here is the test's own)
     size_t compared = 0, records = 0;
     std::set<std::string> flags_seen;
@@ -239,7 +239,7 @@ TEST_CASE("with the older raw samples purged, roll-ups and the raw samples left 
 
 TEST_CASE("rollup-5m-retention: a purge drops the older 5-minute roll-ups, keeps the 1-hour ones; a 10-minute step answers what is left") {
     Fixture f;  // raw samples kept a day, 5-minute roll-ups 42 days (StoreOptions' default), 1-hour ones ten years
-    const int64_t day = 86400000LL, week = 7 * day;
+    const int64_t day = 86400000LL, span = rollup::kResolutions[1].chunk_ms;
     auto ask = [&](const char* step, bool derive, int64_t now) {
         std::string b = Fixture::body("host.cpu", R"("ip":"10.0.0.1")",
                                       "\"from\":" + std::to_string(kHour0 + 1) + ",\"to\":" + std::to_string(f.end + 3600000) +
@@ -256,7 +256,7 @@ TEST_CASE("rollup-5m-retention: a purge drops the older 5-minute roll-ups, keeps
     REQUIRE(hour.size() > 5);
     // 42 days and a millisecond after the end of the first 6-hour chunk of 5-minute buckets: it
     // goes (its newest bucket starts before now - 42 d), the next one stays; so do the raw samples
-    const int64_t first_end = kHour0 + 6 * 3600000, hour_chunk = rollup::bucket_end(kStart, week) - week;
+    const int64_t first_end = kHour0 + 6 * 3600000, hour_chunk = rollup::bucket_end(kStart, span) - span;
     int64_t now = first_end + 42 * day + 1;
     f.store.purge(now);
     StoreStats st = f.store.stats();
@@ -467,7 +467,7 @@ TEST_CASE("a late sample's bucket is read raw at once and rebuilt after a restar
     }
 }
 
-TEST_CASE("roll-ups of the first bucket format are dropped when the store opens, and built again from the raw samples") {
+TEST_CASE("roll-ups of an older bucket format (1, 2) are dropped when the store opens, and built again from the raw samples") {
     TempDir dir;
     StoreOptions so{dir / "db", 256 << 20, 3650 * 86400000LL, 3650 * 86400000LL};
     std::vector<StoredSample> h = history();
@@ -491,8 +491,9 @@ TEST_CASE("roll-ups of the first bucket format are dropped when the store opens,
         build(store);
         REQUIRE(mark(store));
     }
-    // what a store written by the build before holds: roll-ups, and no rollup_format in info
-    auto info = [&](bool remove, uint64_t* format) {
+    // what a store written by a build before holds: roll-ups, and no rollup_format in info
+    // (format 1) or an older one (older: 0 removes it, anything else is written; -1 reads only)
+    auto info = [&](int older, uint64_t* format) {
         MDB_env* env = nullptr;
         REQUIRE(mdb_env_create(&env) == 0);
         mdb_env_set_maxdbs(env, 16);
@@ -504,14 +505,18 @@ TEST_CASE("roll-ups of the first bucket format are dropped when the store opens,
         MDB_val k{13, const_cast<char*>("rollup_format")}, v;
         int rc = mdb_get(txn, db, &k, &v);
         *format = rc == 0 ? store_format::decode_info_u64({static_cast<const char*>(v.mv_data), v.mv_size}) : 0;
-        if (remove) REQUIRE(mdb_del(txn, db, &k, nullptr) == 0);
+        std::string val = store_format::encode_info_u64(uint64_t(older));
+        MDB_val nv{val.size(), val.data()};
+        if (older == 0) REQUIRE(mdb_del(txn, db, &k, nullptr) == 0);
+        if (older > 0) REQUIRE(mdb_put(txn, db, &k, &nv, 0) == 0);
         REQUIRE(mdb_txn_commit(txn) == 0);
         mdb_env_close(env);
     };
     uint64_t format = 0;
-    info(true, &format);
-    CHECK(format == rollup::kBucketFormat);
-    {
+    for (int older : {0, 2}) {  // format 1 (no rollup_format), then format 2
+        CAPTURE(older);
+        info(older, &format);
+        CHECK(format == rollup::kBucketFormat);
         Store store(so);
         CHECK_FALSE(mark(store));  // dropped
         CHECK(store.stats().rollup_chunks[0] == 0);
@@ -526,7 +531,7 @@ TEST_CASE("roll-ups of the first bucket format are dropped when the store opens,
             REQUIRE(raw.handle(b, 1'000'000'000).body == rollups.handle(b, 1'000'000'000).body);
         }
     }
-    info(false, &format);
+    info(-1, &format);
     CHECK(format == rollup::kBucketFormat);
     Store store(so);
     CHECK(mark(store));  // this build's roll-ups stay

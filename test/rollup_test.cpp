@@ -4,6 +4,8 @@
 // expected values are worked out by hand from the table below (as in step_test.cpp).
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "sflow_monitor/rollup.h"
 #include "sflow_monitor/sflow.h"
 #include "testkit/encode.h"
@@ -261,6 +263,56 @@ TEST_CASE("a derived key the list does not know is kept by name; extremes beyond
     CHECK(d->total == 2);
 }
 
+TEST_CASE("extremes over intervals of one length are stored divided by 10^6 / its ms where that divides them, and decode to the same thousandths") {
+    // the builder notes the intervals' length: 10 s here (every poll), none alike with one missing
+    std::vector<Bucket> even = build(30000, {1, 2, 3, 4, 5, 6}), odd = build(30000, {1, 2, 3, 5, 6});
+    CHECK(even[1].types[0].interval_ms == 10000);
+    CHECK(odd[1].types[0].interval_ms == -1);  // 20 s into sample 5, then 10 s
+    CHECK(odd[1].types[0].range.size() > 0);
+    Bucket b;
+    b.end_ms = 300000;
+    b.total = 2;
+    b.kept.push_back({meta(1), records(1)});
+    TypeSummary t;
+    t.format = HostCpu::format;
+    t.count = 2;
+    t.last = 0;
+    t.range.put_extremes("cpu_contexts_per_s", 2.5, 1234567.85);          // 2,500 and 1,234,567,850: 50 × …
+    t.range.put_extremes("cpu_interrupts_per_s", -150.05, 0);              // -150,050 (50 × -3,001) and 0
+    t.range.put_extremes("cpu_util_pct", 33.333, 66.65);                   // 33,333 is not: both kept as they are
+    t.range.put_extremes("made_up_per_s", 8000000000000.5, 9000000000000.0);  // beyond 32 bits, 50 × …
+    b.types.push_back(t);
+    auto extremes_of = [](const Bucket& x) {
+        std::vector<std::tuple<std::string, double, double>> out;
+        x.types[0].range.each([&](std::string_view k, double lo, double hi) { out.emplace_back(k, lo, hi); });
+        return out;
+    };
+    const std::vector<std::tuple<std::string, double, double>> want = extremes_of(b);
+    auto words = [](const std::string& v) {  // the value's big-endian 32-bit words
+        std::vector<uint32_t> w;
+        for (size_t i = 0; i + 4 <= v.size(); i += 4)
+            w.push_back(uint32_t(uint8_t(v[i])) << 24 | uint32_t(uint8_t(v[i + 1])) << 16 |
+                        uint32_t(uint8_t(v[i + 2])) << 8 | uint8_t(v[i + 3]));
+        return w;
+    };
+    auto has = [](const std::vector<uint32_t>& w, uint32_t x) { return std::find(w.begin(), w.end(), x) != w.end(); };
+    for (int64_t ms : {int64_t(20000), int64_t(0), int64_t(-1), int64_t(30000), int64_t(3000000)}) {
+        CAPTURE(ms);
+        b.types[0].interval_ms = ms;
+        std::string v = encode_bucket(b);
+        auto d = decode_bucket(v, b.end_ms);
+        REQUIRE(d);
+        CHECK(extremes_of(*d) == want);  // every one exactly, divided or not
+        std::vector<uint32_t> w = words(v);
+        CHECK(has(w, 33333));     // never divided: 50 does not divide it
+        CHECK(has(w, 66650));
+        CHECK(has(w, 1234567850u / 50) == (ms == 20000));  // divided by 50 only for 20 s intervals
+        CHECK(has(w, 1234567850u) == (ms != 20000));
+        CHECK(has(w, uint32_t(-3001)) == (ms == 20000));
+        CHECK(has(w, 50) == (ms == 20000));  // the factor itself
+    }
+}
+
 TEST_CASE("a step reads the coarsest roll-up that divides it") {
     CHECK(resolution_for(300000)->name == std::string("5m"));
     CHECK(resolution_for(35 * 60000)->name == std::string("5m"));
@@ -275,9 +327,9 @@ TEST_CASE("a step reads the coarsest roll-up that divides it") {
 
 TEST_CASE("a chunk is rewritten whole: the buckets built before keep_upto stay, the rest is what was built now") {
     auto bucket = [](int i) { return std::string("bucket ") + char('0' + i); };
-    std::string c = merge_chunk("", 0, {{100, bucket(1)}, {200, bucket(2)}, {300, bucket(3)}});
+    std::string c = merge_chunk("", 0, {{100, bucket(1)}, {200, bucket(2)}, {300, bucket(3)}}, 1);
     // rebuilt from 100 on: 200 anew, 300 gone (now empty), 400 new
-    std::string d = merge_chunk(c, 100, {{200, bucket(5)}, {400, bucket(4)}});
+    std::string d = merge_chunk(c, 100, {{200, bucket(5)}, {400, bucket(4)}}, 19);
     std::vector<std::pair<int64_t, std::string>> got, back;
     CHECK(each_bucket(d, [&](int64_t end, std::string_view b) {
         got.emplace_back(end, std::string(b));
@@ -289,8 +341,14 @@ TEST_CASE("a chunk is rewritten whole: the buckets built before keep_upto stay, 
         return back.size() < 2;  // stops when asked
     }, true));
     CHECK(back == std::vector<std::pair<int64_t, std::string>>{{400, bucket(4)}, {200, bucket(5)}});
+    got.clear();
+    CHECK(each_bucket(d, [&](int64_t end, std::string_view b) {  // none after upto
+        got.emplace_back(end, std::string(b));
+        return true;
+    }, false, 399));
+    CHECK(got == std::vector<std::pair<int64_t, std::string>>{{100, bucket(1)}, {200, bucket(5)}});
     CHECK_FALSE(each_bucket("not a chunk", [](int64_t, std::string_view) { return true; }));
     CHECK(chunk_end(300000, kResolutions[0]) == 6 * 3600000);  // 5-minute buckets: 6 hours a chunk
     CHECK(chunk_end(6 * 3600000, kResolutions[0]) == 6 * 3600000);
-    CHECK(chunk_end(3600000, kResolutions[1]) == 7 * 86400000);  // 1-hour buckets: 7 days a chunk
+    CHECK(chunk_end(3600000, kResolutions[1]) == 14 * 86400000);  // 1-hour buckets: 14 days a chunk
 }

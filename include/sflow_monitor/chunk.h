@@ -37,10 +37,12 @@ struct Item {
 enum class Compressor : uint8_t { none = 0, zstd = 1 };
 
 constexpr size_t kMaxRaw = 16u << 20;  // most bytes a chunk's items may hold together
-constexpr int kZstdLevel = 1;          // measured: docs/storage.md
+constexpr int kZstdLevel = 1;          // compacted samples' (measured: docs/storage.md)
 
-// Appends the chunk of items (in the order given) to out.
-void encode(const std::vector<Item>& items, std::string& out, Compressor c = Compressor::zstd);
+// Appends the chunk of items (in the order given) to out, compressed at zstd level `level`
+// (decoding does not depend on it: any level reads back the same way).
+void encode(const std::vector<Item>& items, std::string& out, Compressor c = Compressor::zstd,
+            int level = kZstdLevel);
 
 // Decodes a chunk into items whose bytes are views into buf (valid while buf is unchanged).
 // False when it is not a well-formed chunk (items then holds what was decoded before the fault).

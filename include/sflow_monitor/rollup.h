@@ -48,11 +48,17 @@ struct Resolution {
     char tag;          // in keys and in collector.stats: '5' (5 minutes), 'h' (1 hour)
     const char* name;  // "5m", "1h"
     int64_t chunk_ms;  // the buckets of this span (aligned like them) are stored as one chunk
+    // The zstd level its chunks are written at (compacted samples keep chunk::kZstdLevel, 1).
+    // A 1-hour chunk is written once an hour per entity, and a level costs nothing when reading:
+    // 9 takes 3-4 % off the bytes for 2-3x the CPU of a write (docs/performance.md, "Roll-ups").
+    int zstd_level;
 };
 // Both are read wherever they exist, also where the raw samples do: a bucket is faster to
 // read than its samples, and compacted samples slower still (docs/performance.md).
-inline constexpr Resolution kResolutions[] = {{300000, '5', "5m", 6 * 3600000},
-                                              {3600000, 'h', "1h", 7 * 86400000}};
+// 1-hour chunks span 14 days: a 7-day one (~13 KB for a VM) wasted a fifth of its last 4 KiB
+// page on average, 14 days halve that per bucket (docs/performance.md, "A year, extrapolated").
+inline constexpr Resolution kResolutions[] = {{300000, '5', "5m", 6 * 3600000, 1},
+                                              {3600000, 'h', "1h", 14 * 86400000, 9}};
 constexpr size_t kResolutionCount = 2;
 // The coarsest resolution that divides step_ms, or nullptr.
 const Resolution* resolution_for(int64_t step_ms);
@@ -82,6 +88,9 @@ struct TypeSummary {
     uint8_t first = kNoFirst, last = 0;  // indices into Bucket::kept
     uint8_t tail = 0;      // samples of the bucket after the last one holding T (at most 255)
     DerivedRange range;    // over the intervals ending at the bucket's samples holding T
+    // The length of those intervals (resets aside) when they are all as long, -1 when not, 0
+    // when none: what encode_bucket divides the rates' extremes by (not stored: decoded, 0).
+    int64_t interval_ms = 0;
 };
 
 struct Bucket {
@@ -140,16 +149,18 @@ private:
 inline int64_t chunk_end(int64_t bucket_end_ms, const Resolution& r) { return bucket_end(bucket_end_ms, r.chunk_ms); }
 // A chunk's buckets: the old chunk's (empty: none) that end at or before keep_upto, then
 // `fresh` (end_ms, bucket bytes; oldest first, all after keep_upto), encoded again.
+// Written at zstd level `level` (the resolution's zstd_level).
 std::string merge_chunk(std::string_view old_chunk, int64_t keep_upto,
-                        const std::vector<std::pair<int64_t, std::string>>& fresh);
+                        const std::vector<std::pair<int64_t, std::string>>& fresh, int level);
 // Calls f(end_ms, bucket bytes) for each bucket of a chunk, oldest first (newest first when
-// asked), until f returns false; false when the chunk is not one.
+// asked), until f returns false; false when the chunk is not one. Oldest first, the buckets
+// ending after upto are not decoded (nor given to f).
 bool each_bucket(std::string_view chunk, const std::function<bool(int64_t, std::string_view)>& f,
-                 bool newest_first = false);
+                 bool newest_first = false, int64_t upto = INT64_MAX);
 
 // ---- the bytes of a bucket (docs/storage.md, "Roll-ups") -----------------------------------
 
-constexpr uint8_t kBucketFormat = 2;
+constexpr uint8_t kBucketFormat = 3;
 std::string encode_bucket(const Bucket& b);
 // nullopt when the value is not a bucket this build reads.
 std::optional<Bucket> decode_bucket(std::string_view v, int64_t end_ms);
