@@ -1,13 +1,16 @@
 // bench-rollup — what a roll-up chunk costs: sflow-gen's history (1 host × 30 VMs by default,
-// polled every 20 s after 2026-01-01T00:00Z, a Thursday, so 7 days are exactly one 1-hour chunk) folded
+// polled every 20 s after 2026-01-01T00:00Z, 14 days by default: exactly one 1-hour chunk) folded
 // into buckets by the BucketBuilder, each entity's buckets encoded as the store encodes them
 // (encode_bucket, then merge_chunk: the roll-ups' chunk codec and zstd level), and measured: bytes
 // per bucket from the codec alone, and with LMDB's overflow pages (a value over ~2 KB takes
-// whole 4 KiB pages, 16 bytes of header in the first), the CPU of writing and of reading a
-// chunk. The store's keys and branch pages come on top (docs/performance.md, "Roll-ups").
-//   bench-rollup [--hosts H] [--vms M] [--days D] [--interval-ms I] [--level L] [--repeat K]
-// (--level: the zstd level to write with, instead of the roll-ups' own; --repeat: each chunk
-// encoded and decoded K times, the fastest counted)
+// whole 4 KiB pages, 16 bytes of header in the first), the CPU of encoding and of decoding a
+// whole chunk, and of a write as the roll-up pass makes one (the chunk so far decoded, one
+// bucket added, encoded again), averaged over the chunk's life. The store's keys and branch
+// pages come on top (docs/performance.md, "Roll-ups").
+//   bench-rollup [--hosts H] [--vms M] [--days D] [--interval-ms I] [--level L] [--chunk-days C] [--repeat K]
+// (--level: the zstd level to write with, instead of the resolution's own; --chunk-days: the
+// 1-hour chunks' span instead of theirs; --repeat: each chunk encoded and decoded K times, the
+// fastest counted)
 #include <boost/program_options.hpp>
 #include <algorithm>
 #include <chrono>
@@ -33,7 +36,7 @@ using Buckets = std::vector<std::pair<int64_t, std::string>>;  // end_ms, bucket
 
 struct Result {
     uint64_t chunks = 0, buckets = 0, plain = 0, packed = 0, paged = 0;
-    double encode_ns = 0, decode_ns = 0;
+    double encode_ns = 0, decode_ns = 0, write_ns = 0;  // write: one bucket added, as the pass does
 };
 
 constexpr size_t kPage = 4096, kPageHead = 16;
@@ -50,9 +53,9 @@ double best_ns(size_t repeat, F&& f) {
     return best;
 }
 
-void measure(const Buckets& all, const rollup::Resolution& res, int level, size_t repeat, Result& r) {
+void measure(const Buckets& all, int64_t chunk_ms, int level, size_t repeat, Result& r) {
     for (size_t from = 0; from < all.size();) {
-        int64_t end = rollup::chunk_end(all[from].first, res);
+        int64_t end = rollup::bucket_end(all[from].first, chunk_ms);
         size_t to = from;
         while (to < all.size() && all[to].first <= end) ++to;
         Buckets fresh(all.begin() + long(from), all.begin() + long(to));
@@ -69,6 +72,13 @@ void measure(const Buckets& all, const rollup::Resolution& res, int level, size_
             if (e != fresh[i].first || b != fresh[i].second) throw std::runtime_error("decode differs");
             return ++i, true;
         });
+        // as the roll-up pass writes it: rewritten whole with each bucket closed (the old one decoded)
+        std::string grown;
+        for (const auto& f : fresh) {
+            std::string old = grown;
+            r.write_ns += best_ns(repeat, [&] { grown = rollup::merge_chunk(old, f.first - 1, {f}, level); });
+        }
+        if (grown != out) throw std::runtime_error("grown chunk differs");
         for (const auto& f : fresh) r.plain += f.second.size();
         r.chunks += 1;
         r.buckets += fresh.size();
@@ -81,7 +91,7 @@ void measure(const Buckets& all, const rollup::Resolution& res, int level, size_
 }  // namespace
 
 int main(int argc, char** argv) {
-    uint32_t hosts = 1, vms = 30, days = 7, interval_ms = 20000;
+    uint32_t hosts = 1, vms = 30, days = 14, interval_ms = 20000, chunk_days = 0;
     int level = -1;
     size_t repeat = 1;
     po::options_description desc("usage: bench-rollup [OPTIONS]\nOptions");
@@ -90,6 +100,7 @@ int main(int argc, char** argv) {
         "days", po::value(&days)->default_value(days), "days of history from 2026-01-01")(
         "interval-ms", po::value(&interval_ms)->default_value(interval_ms), "sflow-gen polling interval")(
         "level", po::value(&level)->default_value(level), "zstd level of the chunks (-1: each resolution's own)")(
+        "chunk-days", po::value(&chunk_days)->default_value(chunk_days), "span of a 1-hour chunk (0: its own)")(
         "repeat", po::value(&repeat)->default_value(repeat), "encode and decode each chunk this many times");
     po::variables_map vm;
     try {
@@ -131,15 +142,18 @@ int main(int argc, char** argv) {
             for (auto& [name, e] : by_entity) {
                 if (name[0] != kind) continue;
                 put(e.second, e.first.finish());
-                measure(e.second, res, level < 0 ? res.zstd_level : level, repeat, r);
+                int64_t span = res.tag == 'h' && chunk_days ? int64_t(chunk_days) * 86400000 : res.chunk_ms;
+                measure(e.second, span, level < 0 ? res.zstd_level : level, repeat, r);
             }
             if (!r.buckets) continue;
             double b = double(r.buckets);
             std::printf("%s buckets, %s, zstd %d: %6llu buckets in %4llu chunks  plain %6.1f B  chunk %6.1f B  "
-                        "with pages %6.1f B per bucket  encode %7.1f us  decode %6.1f us per chunk\n",
+                        "with pages %6.1f B per bucket  encode %7.1f us  decode %6.1f us per chunk  "
+                        "a write (one bucket added) %6.1f us\n",
                         res.name, kind == 'H' ? "host" : "vm  ", level < 0 ? res.zstd_level : level, (unsigned long long)r.buckets,
                         (unsigned long long)r.chunks, double(r.plain) / b, double(r.packed) / b, double(r.paged) / b,
-                        r.encode_ns / 1000 / double(r.chunks), r.decode_ns / 1000 / double(r.chunks));
+                        r.encode_ns / 1000 / double(r.chunks), r.decode_ns / 1000 / double(r.chunks),
+                        r.write_ns / 1000 / b);
         }
     }
     return 0;
