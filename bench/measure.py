@@ -24,6 +24,9 @@ each figure means). Each throughput figure sits next to a ceiling measured in th
               through nginx (wrk -c1), and the handler alone (bench-api)
   bytes       (issue 14) bytes per host sample and per VM sample (the store's used bytes ÷
               samples), before and after compaction when the service compacts
+  rollups     (issue 14) bytes per roll-up bucket (5-minute, 1-hour; host, VM) with LMDB's
+              pages, and what a year of 1-hour ones costs at 1,000 hosts × 30 VMs (bench-rollup:
+              14 days of sflow-gen's 1 host : 30 VMs, the codec and the chunks as the store writes them)
 
     bench/measure.py [--only PHASE,...]      writes $BENCH_JSON (default build/bench-results.json)
     bench/measure.py --fair-share            the fair-share row alone (make bench-fair), printed
@@ -89,7 +92,7 @@ HOSTS, VMS, INTERVAL_MS = 100, 10, 30000  # the fill: 20 rounds in a 10-minute w
 GEN_MIX = ["--hosts", str(HOSTS), "--vms", str(VMS), "--rounds", "20", "--interval", str(INTERVAL_MS)]
 QUERY_HOST = "10.0.0.1"  # sflow-gen's first agent
 DAY_MS = 86400000
-PHASES = ["ingest", "compacting", "prometheus", "query", "fair", "stepped", "bytes"]
+PHASES = ["ingest", "compacting", "prometheus", "query", "fair", "stepped", "bytes", "rollups"]
 
 
 def tool(name):
@@ -720,6 +723,30 @@ def compact_now(stack, samples):
     return compaction_idle(stack, want=samples * 9 // 10, timeout=300)
 
 
+ROLLUP_LINE = re.compile(r"^(5m|1h) buckets, (host|vm)\s*, zstd (\d+):\s+(\d+) buckets in\s+(\d+) chunks\s+plain\s+([\d.]+) B"
+                         r"\s+chunk\s+([\d.]+) B\s+with pages\s+([\d.]+) B per bucket.*a write \(one bucket added\)\s+([\d.]+) us")
+
+
+def rollups_phase(r):
+    """bench-rollup: bytes per roll-up bucket as the store writes them (LMDB's overflow pages
+    included), per resolution and kind, and the CPU of a write as the roll-up pass makes one."""
+    if not os.path.exists(tool("bench-rollup")):
+        r["rollups"] = {"supported": False}
+        return
+    log("rollups: bench-rollup, 14 days of 1 host : 30 VMs")
+    out = subprocess.run([tool("bench-rollup")], check=True, capture_output=True, text=True).stdout
+    rows = {}
+    for line in out.splitlines():
+        m = ROLLUP_LINE.match(line)
+        if m:
+            rows["%s %s" % (m.group(1), m.group(2))] = {
+                "zstd": int(m.group(3)), "buckets": int(m.group(4)), "chunks": int(m.group(5)),
+                "plain": float(m.group(6)), "packed": float(m.group(7)), "paged": float(m.group(8)),
+                "write_us": float(m.group(9))}
+    assert len(rows) == 4, out
+    r["rollups"] = {"supported": True, "rows": rows}
+
+
 def stepped_run(stack, bodies):
     """For each body: wrk -c1 through nginx; then the handler alone (bench-api) with the
     service stopped."""
@@ -860,7 +887,8 @@ def main():
          "quick": QUICK, "phases": only, "step_s": STEP_S, "connections": CONNECTIONS,
          "gen_mix": " ".join(GEN_MIX)}
     run = {"ingest": ingest_phase, "compacting": compacting_phase, "prometheus": prometheus_phase,
-           "query": query_phases, "fair": fair_phase, "stepped": stepped_phase, "bytes": bytes_phase}
+           "query": query_phases, "fair": fair_phase, "stepped": stepped_phase, "bytes": bytes_phase,
+           "rollups": rollups_phase}
     for phase in PHASES:
         if phase in only:
             run[phase](r)

@@ -23,6 +23,7 @@ GEN_MIX = "--hosts 100 --vms 10 --rounds 20 --interval 30000"  # runs that did n
 
 # issue 14's goals
 HOST_BYTES_GOAL, VM_BYTES_GOAL, STEPPED_MS_GOAL, CLUSTER_MS_GOAL = 150, 60, 20, 30
+YEAR_GB_GOAL, YEAR_HOSTS, YEAR_VMS = 25, 1000, 30  # a year of 1-hour roll-ups of 1,000 × 30 entities
 
 
 def log(text):
@@ -249,7 +250,7 @@ def num(v, fmt="%.0f"):
 
 def issue14_rows(r, L):
     """The sections of issues 14 and 15, each where the run has its figures."""
-    sections = [("bytes", bytes_rows), ("stepped", stepped_rows), ("cluster", cluster_rows),
+    sections = [("bytes", bytes_rows), ("rollups", rollup_rows), ("stepped", stepped_rows), ("cluster", cluster_rows),
                 ("compacting", compacting_rows), ("prometheus", prometheus_rows)]
     for key, write in sections:
         if key in r:
@@ -301,6 +302,34 @@ def stepped_rows(s, L):
             step_name(q["step"]), q["records"], q["bytes"], q["nginx"]["p50"], q["nginx"]["p99"], q["nginx"]["rps"],
             q["handler_us"] / 1000, "%.2f / %.2f" % (c["nginx"]["p50"], c["nginx"]["p99"]) if c else "n/a",
             "%.2f" % (c["handler_us"] / 1000) if c else "n/a"))
+
+
+def year_gb(rows):
+    """A year of 1-hour buckets for YEAR_HOSTS hosts with YEAR_VMS VMs each, from the bytes per
+    bucket with pages (1 host : 30 VMs per entity mix)."""
+    per_entity = (rows["1h host"]["paged"] + YEAR_VMS * rows["1h vm"]["paged"]) / (1 + YEAR_VMS)
+    return YEAR_HOSTS * (1 + YEAR_VMS) * 8760 * per_entity / 1e9, per_entity
+
+
+def rollup_rows(ro, L):
+    if not ro.get("supported"):
+        L.append("**Roll-up buckets** (issue 14): n/a, this build has no bench-rollup.")
+        return
+    rows = ro["rows"]
+    gb, per = year_gb(rows)
+    L.append("**Roll-up buckets** (issue 14; bench-rollup: 14 days of sflow-gen's 1 host : 30 VMs polled every "
+             "20 s, each entity's buckets encoded and chunked as the store writes them; *with pages*: a chunk "
+             "over ~2 KB takes whole 4 KiB LMDB pages; the store's keys and branch pages come on top)")
+    L.append("")
+    L.append("| buckets | zstd level | buckets / chunks | plain B | chunk B | with pages B | a write (one bucket added) |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|")
+    for key in ("5m host", "5m vm", "1h host", "1h vm"):
+        x = rows[key]
+        L.append("| %s | %d | %d / %d | %.1f | %.1f | %.1f | %.0f us |" % (
+            key, x["zstd"], x["buckets"], x["chunks"], x["plain"], x["packed"], x["paged"], x["write_us"]))
+    L.append("")
+    L.append("A year of 1-hour roll-ups for %d hosts × %d VMs: %d × 8,760 × %.1f bytes = **%.1f GB**." % (
+        YEAR_HOSTS, YEAR_VMS, YEAR_HOSTS * (1 + YEAR_VMS), per, gb))
 
 
 def cluster_rows(c, L):
@@ -378,6 +407,10 @@ def issue14_goals(r):
                                        if has_dbs else "") if after is not None else ""
             rows.append((name, None, "this build does not compact") if after is None else
                         (name, after <= goal, figure))
+    if r.get("rollups", {}).get("supported"):
+        gb, _ = year_gb(r["rollups"]["rows"])
+        rows.append(("a year of 1-hour roll-ups for %d x %d entities <= %d GB (bench-rollup)" % (
+            YEAR_HOSTS, YEAR_VMS, YEAR_GB_GOAL), gb <= YEAR_GB_GOAL, "%.1f GB" % gb))
     if "stepped" in r:
         for q in r["stepped"]["queries"]:
             for what, ph in (("", q), (", compacted", q.get("after_compaction"))):
