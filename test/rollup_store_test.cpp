@@ -174,6 +174,19 @@ std::vector<Query> queries(int64_t end, bool aligned_only) {
 
 }  // namespace
 
+namespace {
+
+// Every bucket of the history ending by `end` built, as the service's pass builds them.
+void build_all(Store& store, int64_t end) {
+    RollupPass pass(store, {60000, 20000, 1000});
+    for (int runs = 0; runs < 1000; ++runs) {
+        pass.run(end + 2 * 3600000);
+        if (!pass.behind()) break;
+    }
+}
+
+}  // namespace
+
 TEST_CASE("roll-ups answer every stepped series query exactly as the raw samples do") {
     Fixture f;
     StoreStats st = f.store.stats();
@@ -398,13 +411,7 @@ TEST_CASE("a late sample's bucket is read raw at once and rebuilt after a restar
     std::vector<StoredSample> h = history();
     int64_t end = 0;
     for (const auto& s : h) end = std::max(end, s.meta.ts_ms);
-    auto build = [&](Store& store) {
-        RollupPass pass(store, {60000, 20000, 1000});
-        for (int runs = 0; runs < 1000; ++runs) {
-            pass.run(end + 2 * 3600000);
-            if (!pass.behind()) break;
-        }
-    };
+    auto build = [&](Store& store) { build_all(store, end); };
     std::string host = store_format::entity_key(Entity::host, Address::parse("10.0.0.2")->raw());
     auto mark = [&](const Store& store, size_t res) {
         return store.scan_rollups(res, host, 0, 0, [](int64_t, std::string_view) { return false; });
@@ -473,13 +480,7 @@ TEST_CASE("roll-ups of an older bucket format (1, 2) are dropped when the store 
     std::vector<StoredSample> h = history();
     int64_t end = 0;
     for (const auto& s : h) end = std::max(end, s.meta.ts_ms);
-    auto build = [&](Store& store) {
-        RollupPass pass(store, {60000, 20000, 1000});
-        for (int runs = 0; runs < 1000; ++runs) {
-            pass.run(end + 2 * 3600000);
-            if (!pass.behind()) break;
-        }
-    };
+    auto build = [&](Store& store) { build_all(store, end); };
     std::string vm = store_format::entity_key(Entity::vm, "vm-001-02");
     auto mark = [&](const Store& store) {
         return store.scan_rollups(1, vm, 0, 0, [](int64_t, std::string_view) { return false; });

@@ -227,20 +227,37 @@ TEST_CASE("a bucket's bytes decode to the same bucket, and a value cut short dec
         for (size_t n = 0; n < v.size(); ++n) CHECK_FALSE(decode_bucket(v.substr(0, n), b.end_ms));
         std::string other = v;
         other[0] = 9;  // another format
-        CHECK_FALSE(decode_bucket(other, b.end_ms));        other[0] = 1;  // the first format, which kept other things
+        CHECK_FALSE(decode_bucket(other, b.end_ms));
+        other[0] = 1;  // the first format, which kept other things
         CHECK_FALSE(decode_bucket(other, b.end_ms));
     }
 }
 
-TEST_CASE("a derived key the list does not know is kept by name; extremes beyond 32 bits") {
+namespace {
+
+// A bucket of two samples that keeps the first, and a host_cpu summary of both, its extremes
+// to be added.
+Bucket two_samples() {
     Bucket b;
     b.end_ms = 300000;
     b.total = 2;
     b.kept.push_back({meta(1), records(1)});
+    return b;
+}
+
+TypeSummary cpu_of_both() {
     TypeSummary t;
     t.format = HostCpu::format;
     t.count = 2;
     t.last = 0;
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("a derived key the list does not know is kept by name; extremes beyond 32 bits") {
+    Bucket b = two_samples();
+    TypeSummary t = cpu_of_both();
     t.tail = 3;
     t.range.put_extremes("cpu_util_pct", 1.5, 2.25);
     t.range.put_extremes("made_up_per_s", -4000000000.125, 9000000000.5);  // beyond 32 bits in thousandths
@@ -269,14 +286,8 @@ TEST_CASE("extremes over intervals of one length are stored divided by 10^6 / it
     CHECK(even[1].types[0].interval_ms == 10000);
     CHECK(odd[1].types[0].interval_ms == -1);  // 20 s into sample 5, then 10 s
     CHECK(odd[1].types[0].range.size() > 0);
-    Bucket b;
-    b.end_ms = 300000;
-    b.total = 2;
-    b.kept.push_back({meta(1), records(1)});
-    TypeSummary t;
-    t.format = HostCpu::format;
-    t.count = 2;
-    t.last = 0;
+    Bucket b = two_samples();
+    TypeSummary t = cpu_of_both();
     t.range.put_extremes("cpu_contexts_per_s", 2.5, 1234567.85);          // 2,500 and 1,234,567,850: 50 × …
     t.range.put_extremes("cpu_interrupts_per_s", -150.05, 0);              // -150,050 (50 × -3,001) and 0
     t.range.put_extremes("cpu_util_pct", 33.333, 66.65);                   // 33,333 is not: both kept as they are
