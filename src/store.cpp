@@ -367,9 +367,15 @@ struct Store::Impl {
         auto [r_oldest, r_newest] = rollups.span();
         int64_t lo = oldest && r_oldest ? std::min(oldest, r_oldest) : oldest ? oldest : r_oldest;
         if (!lo) return 0;
-        int64_t cutoff = lo + std::max<int64_t>((std::max(newest, r_newest) - lo) / 10, 1);
-        uint64_t buckets = r_oldest && r_oldest < cutoff ? rollups.purge(cutoff, kSpacePurgePerTxn) : 0;
-        uint64_t n = oldest && oldest < cutoff ? purge_before(cutoff, kSpacePurgePerTxn) : 0;
+        int64_t hi = std::max(newest, r_newest), cutoff = lo;
+        uint64_t buckets = 0, n = 0;
+        // a tenth of the span held at a time, until something goes: the roll-ups' span begins at
+        // their oldest chunk's start (a 1-hour chunk: 14 days), which may lie days before any data
+        for (int tenth = 0; tenth < 10 && buckets + n == 0 && cutoff < hi; ++tenth) {
+            cutoff += std::max<int64_t>((hi - lo) / 10, 1);
+            buckets = r_oldest && r_oldest < cutoff ? rollups.purge(cutoff, kSpacePurgePerTxn) : 0;
+            n = oldest && oldest < cutoff ? purge_before(cutoff, kSpacePurgePerTxn) : 0;
+        }
         purged_for_space += n;
         if (!logged_map_full) {
             log_warn("store %s: %s: purged %llu samples and %llu roll-ups older than %lld ms; further purges "

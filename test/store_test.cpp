@@ -6,6 +6,7 @@
 #include <lmdb.h>
 #include <sys/statvfs.h>
 
+#include "sflow_monitor/rollup_pass.h"
 #include "sflow_monitor/store.h"
 #include "test_util.h"
 #include "testkit/encode.h"
@@ -134,6 +135,29 @@ TEST_CASE("a full map makes the store drop its oldest data and keep taking write
     auto newest = times(st, "10.0.0.1", ts - 51, ts);
     CHECK(newest.size() == 50);  // the last batch is all there
     CHECK(times(st, "10.0.0.1", 0, 100).empty());  // the oldest is gone
+    CHECK(st.stats().used_bytes < st.stats().map_size);
+}
+
+TEST_CASE("a full map frees space also when the roll-ups' chunks begin long before the samples") {
+    // A 1-hour chunk spans 14 days aligned on the epoch, so the roll-ups' oldest time can lie
+    // days before the oldest sample: a purge cut at a tenth of that span freed nothing, and the
+    // write was lost (make bench's query phase, 2026-12-08).
+    TempDir dir;
+    Store st({dir / "db", 4 << 20, 365 * 86400000LL});  // 4 MiB
+    RollupPass pass(st);
+    const int64_t start = 1767225600000LL + 13 * 86400000LL;  // a day before a 14-day boundary
+    int64_t ts = start;
+    uint32_t seq = 0;
+    for (int round = 0; round < 600; ++round) {
+        std::vector<StoredSample> batch;
+        for (int i = 0; i < 100; ++i, ts += 20000) batch.push_back(host_sample("10.0.0.1", ts, ++seq));
+        REQUIRE_NOTHROW(st.write(batch));
+        if (round % 10 == 0) pass.run(ts + 120000);
+    }
+    CHECK(st.stats().rollup_chunks[1] > 0);
+    auto newest = times(st, "10.0.0.1", ts - 100 * 20000 - 1, ts);
+    CHECK(newest.size() == 100);  // the last batch is all there
+    CHECK(times(st, "10.0.0.1", 0, start + 86400000).empty());  // the oldest day is gone
     CHECK(st.stats().used_bytes < st.stats().map_size);
 }
 
