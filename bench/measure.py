@@ -569,7 +569,7 @@ def query_phase(samples, body, end_ms, with_rss_and_ingest, ingest_rate):
     # 4 samples a datagram; at 125,000/s lossless that is over a million samples: the 1M store's
     # map filled once, and the step waited for samples that could not be stored)
     extra = ingest_rate * (STEP_S + 3) * 4 if with_rss_and_ingest else 0
-    map_mib = max(1024, (samples + extra) * 1200 // (1 << 20))
+    map_mib = max(1024, int(samples + extra) * 1200 // (1 << 20))
     stack = started(lambda: FilledServiceStack(map_mib, samples, end_ms=end_ms))
     try:
         out["fill"] = stack.fill_line
