@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <iterator>
-#include <cstring>
 #include <string_view>
 #include <type_traits>
 

@@ -256,7 +256,7 @@ void collector_stats(const Call& c, JsonWriter& w) {
     w.member("raw_map_holds_days", rounded(map_days, 0.01));
     w.member("raw_held_days", rounded(map_days ? std::min(*map_days, double(st.retention_ms) / 86400000)
                                                : map_days, 0.01));
-    // The roll-ups (docs/storage.md): chunks held per resolution (6 hours of 5-minute buckets, 7
+    // The roll-ups (docs/storage.md): chunks held per resolution (6 hours of 5-minute buckets, 14
     // days of 1-hour ones), and how many days back the oldest reaches, of either and of each (as
     // the last purge, once a minute, found it; null before it ran or with none).
     w.member("rollup_chunks_5m", st.rollup_chunks[0]);

@@ -11,7 +11,7 @@ namespace sfm {
 
 namespace {
 constexpr size_t kKeysPerRead = 256;
-constexpr size_t kMaxLate = 100000;  // entities noted late at once; more wait for a rebuild by hand
+constexpr size_t kMaxLate = 100000;  // entities noted late at once; more wait for the next walk
 }  // namespace
 
 size_t RollupPass::build(const std::string& ekey, size_t res, int64_t from, int64_t closed, size_t budget,
@@ -84,15 +84,14 @@ uint64_t RollupPass::run(int64_t now_ms) {
         store_.write_rollups(w);
         w = RollupWrite{};
     };
-    // One entity: every resolution from its mark (or `lowered`, a late sample's bucket start).
-    auto entity = [&](const std::string& ekey, const int64_t* late) {
+    // One entity: every resolution from its mark (a late sample's store write lowered it).
+    auto entity = [&](const std::string& ekey) {
         bool done = true;
         for (size_t res = 0; res < rollup::kResolutionCount && done; ++res) {
             int64_t len = rollup::kResolutions[res].ms;
             int64_t upto = rollup::floor_div(closed_, len) * len;
             auto mark = store_.scan_rollups(res, ekey, 0, 0, [](int64_t, std::string_view) { return false; });
             int64_t from = mark ? *mark : -1;
-            if (late && mark && *late <= *mark) from = rollup::bucket_end(*late, len) - len;
             if (from >= upto) continue;
             read += build(ekey, res, from, upto, opts_.samples_per_run - std::min(read, opts_.samples_per_run), w,
                           &done);
@@ -101,11 +100,8 @@ uint64_t RollupPass::run(int64_t now_ms) {
         return done;
     };
     while (!late_.empty() && read < opts_.samples_per_run) {
-        auto it = late_.begin();
-        std::string ekey = it->first;
-        int64_t ts = it->second;
-        late_.erase(it);
-        if (!entity(ekey, &ts)) late_[ekey] = ts;  // stopped at the budget: again next run
+        std::string ekey = late_.extract(late_.begin()).value();
+        if (!entity(ekey)) late_.insert(std::move(ekey));  // stopped at the budget: again next run
     }
     if (!w.empty()) commit();  // the walk below reads the chunks these wrote
     if (late_.empty() && !resume_.empty()) {
@@ -120,7 +116,7 @@ uint64_t RollupPass::run(int64_t now_ms) {
                 }
                 bool done = ekey.size() <= store_format::kEntityKeyHead ||
                             (Entity(ekey[0]) != Entity::host && Entity(ekey[0]) != Entity::vm) ||
-                            entity(ekey, nullptr);
+                            entity(ekey);
                 resume_ = done ? ekey + '\0' : ekey;
                 if (!done) {
                     walked = false;
@@ -139,10 +135,7 @@ void RollupPass::note_written(const SampleBatch& batch) {
     for (size_t i = 0; i < batch.size(); ++i) {
         SampleView s = batch[i];
         if (s.meta.ts_ms > closed_ || (s.kind != Entity::host && s.kind != Entity::vm)) continue;
-        std::string ekey = store_format::entity_key(s.kind, s.name);
-        auto it = late_.find(ekey);
-        if (it != late_.end()) it->second = std::min(it->second, s.meta.ts_ms);
-        else if (late_.size() < kMaxLate) late_.emplace(std::move(ekey), s.meta.ts_ms);
+        if (late_.size() < kMaxLate) late_.insert(store_format::entity_key(s.kind, s.name));
     }
 }
 

@@ -117,7 +117,7 @@ void StoreWriter::write(SampleBatch& batch) {
             rollup_.note_written(batch);
         } catch (const std::exception& e) {
             ++stats_.store_errors;
-            log_error("roll-ups: %s (samples stored late not noted: their buckets keep what they had)", e.what());
+            log_error("roll-ups: %s (late samples not noted: their buckets are built again at the next walk)", e.what());
         }
     }
     batch.clear();

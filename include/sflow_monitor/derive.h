@@ -12,8 +12,8 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>

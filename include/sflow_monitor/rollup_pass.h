@@ -18,7 +18,7 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <set>
 #include <string>
 
 #include "sflow_monitor/store.h"
@@ -38,7 +38,8 @@ public:
     // number of buckets built; behind() says whether work was left for the next run.
     uint64_t run(int64_t now_ms);
     bool behind() const { return !resume_.empty() || !late_.empty(); }
-    // After each batch the writer commits: samples of buckets already built are noted.
+    // After each batch the writer commits: entities with samples of closed buckets are built
+    // again at the next run, from their marks (which the write lowered where needed).
     void note_written(const SampleBatch& batch);
 
 private:
@@ -52,7 +53,7 @@ private:
     RollupPassOptions opts_;
     std::string resume_;  // the entity key a run stopped at (empty: the last run finished)
     int64_t closed_ = 0;  // the newest closed bucket end (5 min) of the current walk
-    std::map<std::string, int64_t> late_;  // entity key → oldest late sample
+    std::set<std::string> late_;  // entity keys with a late sample: built again first
     uint64_t built_ = 0;                   // buckets built since start
 };
 
